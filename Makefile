@@ -1,0 +1,111 @@
+# Bellwether — see README.md. Plain GNU make, out-of-tree builds in build/<variant>/.
+VARIANT ?= debug
+BUILD := build/$(VARIANT)
+CC ?= cc
+
+PKGS := libmicrohttpd libpq jansson libmosquitto openssl
+WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-fno-common -Werror
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Iserver/src -MMD -MP \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
+
+ifeq ($(VARIANT),asan)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDOPT := -fsanitize=address,undefined
+else
+OPT := -O2 -g
+LDOPT :=
+endif
+
+SRCS := $(shell find server/src -name '*.c' ! -path server/src/main.c | sort)
+OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INTEG_SRCS := $(sort $(wildcard tests/integration/test_*.c) $(wildcard tests/api/test_*.c))
+INTEG_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(INTEG_SRCS))
+TEST_HELPER_SRCS := $(sort $(wildcard tests/lib/*.c))
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
+BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+PLUGIN_SRCS := $(sort $(wildcard mosquitto-plugin/*.c))
+
+.PHONY: all run demo migrate test test-unit test-build check check-layers check-config-docs \
+	asan bench fmt fmt-check clean deps docs
+
+all: $(BUILD)/bellwetherd
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(OPT) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libbw.a: $(OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bellwetherd: $(BUILD)/server/src/main.o $(BUILD)/libbw.a
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libbw.a
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(TEST_HELPER_OBJS) $(BUILD)/libbw.a
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(TEST_HELPER_OBJS) $(BUILD)/libbw.a
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libbw.a
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+# Everything the test suite needs, built once.
+test-build: $(BUILD)/bellwetherd $(UNIT_BINS) $(INTEG_BINS)
+
+# Installs missing Debian packages (sudo when not root). Idempotent and quick when all present.
+deps:
+	@scripts/install-deps.sh
+
+run: deps all
+	@scripts/run-local.sh $(BUILD)/bellwetherd
+
+migrate: all
+	$(BUILD)/bellwetherd migrate
+
+# Unit tests only (no services).
+test-unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+# Full suite: unit, integration and API tests against a real Postgres + Mosquitto started in a
+# temp dir, OpenAPI lint and routes-vs-OpenAPI, compose validation. Ends with "N passed, M failed".
+test: deps test-build
+	@BUILD=$(BUILD) tests/run-all.sh
+
+asan:
+	$(MAKE) VARIANT=asan test
+
+bench: deps $(BUILD)/bellwetherd $(BENCH_BINS)
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+check: fmt-check check-layers check-config-docs test-unit
+
+check-layers:
+	@tests/check-layers.sh
+
+docs: $(BUILD)/bellwetherd
+	$(BUILD)/bellwetherd print-config --markdown > docs/CONFIG.md
+
+check-config-docs: $(BUILD)/bellwetherd
+	@tests/check-config-docs.sh $(BUILD)/bellwetherd
+
+fmt:
+	find server/src tests agent -name '*.[ch]' 2>/dev/null | xargs clang-format -i
+
+fmt-check:
+	@find server/src -name '*.[ch]' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(BUILD)/server/src/main.d

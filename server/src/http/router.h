@@ -1,0 +1,46 @@
+/* Route table matching: method + pattern ("/api/v1/things/{thing}") -> route. */
+#ifndef BW_HTTP_ROUTER_H
+#define BW_HTTP_ROUTER_H
+
+#include <stddef.h>
+
+#include "auth/roles.h"
+#include "http/request.h"
+
+enum body_mode {
+	BODY_NONE = 0, /* body ignored */
+	BODY_JSON,     /* body capped by BW_HTTP_MAX_BODY, parsed into request.json */
+	BODY_JSON_BULK /* like BODY_JSON, capped by BW_HTTP_BULK_MAX_BODY */
+};
+
+enum auth_mode {
+	AUTH_BEARER = 0, /* bearer API token with at least min_role */
+	AUTH_PUBLIC,	 /* no authentication */
+};
+
+typedef void (*route_handler_fn)(const struct request *req, struct reply *rep);
+
+struct route {
+	const char *method;
+	const char *pattern;
+	route_handler_fn handler;
+	enum role min_role;
+	enum body_mode body;
+	enum auth_mode auth;
+	const char *name; /* metrics label; defaults to the pattern */
+};
+
+enum router_result { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };
+
+/* Match path against routes. On ROUTER_MATCH, *out is the route and params are filled with
+ * borrowed names and newly allocated percent-decoded values (caller frees values).
+ * On ROUTER_METHOD_NOT_ALLOWED, allow (size allowlen) receives "GET, POST" etc. */
+enum router_result router_match(const struct route *routes, size_t nroutes, const char *method,
+				const char *path, const struct route **out,
+				const char **param_names, char **param_values, int *nparams,
+				char *allow, size_t allowlen);
+
+/* Percent-decode src into a new string; NULL on malformed escapes or embedded NUL. */
+char *router_percent_decode(const char *src, size_t len);
+
+#endif

@@ -1,0 +1,619 @@
+/* libmosquitto lifecycle. Design notes:
+ *
+ * - MQTT v5: CONNACK, SUBACK and DISCONNECT carry reason codes (logged: "bad user name or
+ *   password", "not authorized", "session taken over"), and v5 user properties are how the
+ *   broker plugin can stamp a requester's client id onto a request (spec §1.5). Mosquitto 2.0
+ *   speaks v5; AWS device SDKs talk to the broker, not to us, so our version does not limit them.
+ * - Our own network thread runs mosquitto_loop() and the reconnect, instead of
+ *   mosquitto_loop_start(): libmosquitto 2.0's loop_forever() returns for good (the thread ends,
+ *   never reconnecting) on MOSQ_ERR_EAI (broker host not resolvable, e.g. its container is being
+ *   recreated), MOSQ_ERR_PROTOCOL (every refused v5 CONNACK maps to it) and other "fatal" codes,
+ *   and mosquitto_reconnect_delay_set() counts whole seconds. Here every failure is retried with
+ *   exponential backoff in milliseconds (reconnect_min_ms doubling up to reconnect_max_ms).
+ *   mosquitto_threaded_set() makes publishes from other threads queue and wake this loop.
+ * - All libmosquitto calls except publish happen on the network thread (callbacks included), so
+ *   the session/subscription bookkeeping below needs no lock. Publishers take g_lock for reading;
+ *   stop takes it for writing before tearing the client down.
+ * - Subscriptions use the v5 option "send retained: never": a retained request left on the broker
+ *   must not be replayed to us at every (re)subscribe, and live messages reach us with retain=0.
+ */
+#include "mqtt/client.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include "core/errors.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "mqtt/inbox.h"
+
+#define LOOP_TIMEOUT_MS 100   /* how soon the network thread notices a stop request */
+#define STOP_FLUSH_MS 2000    /* bound on flushing queued packets + DISCONNECT at stop */
+#define WARN_INTERVAL_MS 1000 /* at most one drop warning per kind per interval */
+#define DEFAULT_RECONNECT_MIN_MS 100
+#define DEFAULT_RECONNECT_MAX_MS 10000
+#define DEFAULT_WORKERS 4
+#define MAX_WORKERS 256
+#define DEFAULT_QUEUE_CAPACITY 1024
+#define DEFAULT_QUEUE_MAX_BYTES ((size_t)8 * 1024 * 1024)
+#define REASON_CODE_MIN 0x80 /* MQTT v5 failure reason codes; libmosquitto errors are below */
+
+struct ratelimit {
+	int64_t next_ms;
+	uint64_t suppressed;
+};
+
+struct client {
+	struct mosquitto *mosq;
+	const struct mqtt_router *router;
+	struct mqtt_inbox *inbox;
+	char *host;
+	int port;
+	int keepalive_s;
+	unsigned reconnect_min_ms;
+	unsigned reconnect_max_ms;
+	bool has_lib;
+	bool has_sync;
+	bool has_net_thread;
+	pthread_t net_thread;
+	pthread_mutex_t lock; /* guards is_stopping; cond interrupts backoff waits */
+	pthread_cond_t cond;
+	bool is_stopping;
+	/* network thread only */
+	bool has_session; /* CONNACK success seen on the current connection */
+	int64_t session_start_ms;
+	uint64_t sessions;
+	unsigned backoff_step;
+	int connack_rc;	   /* refusal reason of the current attempt, 0 if none */
+	int disconnect_rc; /* rc given to on_disconnect for the current connection, -1 if none */
+	int *sub_mids;	   /* per route: mid of the unanswered SUBSCRIBE, 0 if none */
+	size_t subs_pending;
+	bool has_sub_failure;
+	struct ratelimit full_warn;
+	struct ratelimit large_warn;
+	struct ratelimit oom_warn;
+};
+
+static pthread_mutex_t g_lifecycle = PTHREAD_MUTEX_INITIALIZER; /* serialises start and stop */
+static pthread_rwlock_t g_lock = PTHREAD_RWLOCK_INITIALIZER;	/* guards g_client for publishers */
+static struct client *g_client;
+static atomic_bool g_has_session;
+static atomic_bool g_is_ready;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Human-readable text for an rc that is either a libmosquitto error or an MQTT reason code. */
+static const char *rc_text(int rc)
+{
+	return rc >= REASON_CODE_MIN ? mosquitto_reason_string(rc) : mosquitto_strerror(rc);
+}
+
+static bool is_stopping(struct client *c)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&c->lock);
+	stopping = c->is_stopping;
+	pthread_mutex_unlock(&c->lock);
+	return stopping;
+}
+
+/* Sleep up to ms, returning early when stop is requested. */
+static void wait_ms(struct client *c, unsigned ms)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (!c->is_stopping) {
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The next reconnect delay: min, 2*min, 4*min ... capped at max. */
+static unsigned next_backoff_ms(struct client *c)
+{
+	unsigned delay = c->reconnect_min_ms;
+
+	for (unsigned i = 0; i < c->backoff_step && delay < c->reconnect_max_ms; i++)
+		delay = delay > c->reconnect_max_ms / 2 ? c->reconnect_max_ms : delay * 2;
+	if (delay >= c->reconnect_max_ms)
+		delay = c->reconnect_max_ms;
+	else
+		c->backoff_step++;
+	return delay;
+}
+
+static void set_ready(bool is_ready)
+{
+	atomic_store(&g_is_ready, is_ready);
+	metrics_gauge_set("bw_mqtt_connected", NULL, is_ready ? 1 : 0);
+}
+
+static void drop(const char *reason_label)
+{
+	metrics_counter_add("bw_mqtt_messages_dropped_total", reason_label, 1);
+}
+
+static void warn_limited(struct ratelimit *rl, const char *event, const char *topic, size_t bytes)
+{
+	int64_t now = now_ms();
+
+	if (now < rl->next_ms) {
+		rl->suppressed++;
+		return;
+	}
+	rl->next_ms = now + WARN_INTERVAL_MS;
+	log_warn("mqtt", event, LOG_S("topic", topic), LOG_I("payload_bytes", bytes),
+		 LOG_I("suppressed", rl->suppressed), LOG_END);
+	rl->suppressed = 0;
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct client *c = obj;
+	size_t n = mqtt_router_count(c->router);
+
+	if (rc != 0) {
+		c->connack_rc = rc; /* logged once the loop reports the failed attempt */
+		return;
+	}
+	c->has_session = true;
+	c->session_start_ms = now_ms();
+	c->sessions++;
+	if (c->sessions > 1)
+		metrics_counter_add("bw_mqtt_reconnects_total", NULL, 1);
+	atomic_store(&g_has_session, true);
+	log_info("mqtt", "mqtt_connected", LOG_S("host", c->host), LOG_I("port", c->port),
+		 LOG_I("protocol", 5), LOG_I("session", c->sessions), LOG_END);
+
+	c->subs_pending = 0;
+	c->has_sub_failure = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct mqtt_route *route = mqtt_router_at(c->router, i);
+		int src = mosquitto_subscribe_v5(mosq, &c->sub_mids[i], route->filter, route->qos,
+						 MQTT_SUB_OPT_SEND_RETAIN_NEVER, NULL);
+
+		if (src != MOSQ_ERR_SUCCESS) {
+			c->sub_mids[i] = 0;
+			c->has_sub_failure = true;
+			log_error("mqtt", "mqtt_subscribe_failed", LOG_S("filter", route->filter),
+				  LOG_I("rc", src), LOG_S("reason", rc_text(src)), LOG_END);
+			continue;
+		}
+		c->subs_pending++;
+	}
+	if (c->subs_pending == 0 && !c->has_sub_failure)
+		set_ready(true);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+			 const int *granted)
+{
+	struct client *c = obj;
+	size_t n = mqtt_router_count(c->router);
+	size_t i;
+
+	(void)mosq;
+	for (i = 0; i < n && c->sub_mids[i] != mid; i++)
+		;
+	if (i == n || mid == 0)
+		return; /* not one of this connection's subscriptions */
+	c->sub_mids[i] = 0;
+	for (int k = 0; k < qos_count; k++) {
+		if (granted[k] >= REASON_CODE_MIN) {
+			c->has_sub_failure = true;
+			log_error("mqtt", "mqtt_subscribe_failed",
+				  LOG_S("filter", mqtt_router_at(c->router, i)->filter),
+				  LOG_I("rc", granted[k]), LOG_S("reason", rc_text(granted[k])),
+				  LOG_END);
+		}
+	}
+	c->subs_pending--;
+	if (c->subs_pending == 0 && !c->has_sub_failure) {
+		log_info("mqtt", "mqtt_subscribed", LOG_I("filters", n), LOG_END);
+		set_ready(true);
+	}
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct client *c = obj;
+
+	(void)mosq;
+	c->disconnect_rc = rc; /* acted on when the loop returns */
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+	struct client *c = obj;
+	struct mqtt_message *msg;
+	size_t len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+
+	(void)mosq;
+	metrics_counter_add("bw_mqtt_messages_received_total", NULL, 1);
+	if (len > MQTT_MAX_PAYLOAD_BYTES) {
+		drop("reason=\"too_large\"");
+		warn_limited(&c->large_warn, "payload_too_large", m->topic, len);
+		return;
+	}
+	msg = mqtt_message_new(m->topic, m->payload, len, m->qos, m->retain);
+	if (!msg) {
+		drop("reason=\"oom\"");
+		warn_limited(&c->oom_warn, "mqtt_message_oom", m->topic, len);
+		return;
+	}
+	switch (mqtt_inbox_push(c->inbox, msg)) {
+	case MQTT_INBOX_PUSHED:
+		break;
+	case MQTT_INBOX_FULL:
+		drop("reason=\"queue_full\"");
+		warn_limited(&c->full_warn, "queue_full", m->topic, len);
+		break;
+	case MQTT_INBOX_CLOSED:
+		drop("reason=\"shutdown\"");
+		break;
+	}
+}
+
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	(void)mosq;
+	(void)obj;
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		log_debug("mqtt", "libmosquitto", LOG_I("level", level), LOG_S("msg", str),
+			  LOG_END);
+}
+
+/* The connection (or the attempt) ended with loop rc; err is errno right after the call. */
+static void connection_ended(struct client *c, int rc, int err)
+{
+	unsigned delay;
+	char ebuf[128];
+	const char *etext = rc == MOSQ_ERR_ERRNO ? strerror_r(err, ebuf, sizeof(ebuf)) : NULL;
+
+	if (c->connack_rc != 0)
+		rc = c->connack_rc;
+	else if (c->disconnect_rc > 0)
+		rc = c->disconnect_rc;
+	if (c->has_session && now_ms() - c->session_start_ms >= (int64_t)c->reconnect_max_ms)
+		c->backoff_step = 0; /* a stable session: retry fast; flapping keeps backing off */
+	delay = next_backoff_ms(c);
+	if (c->has_session) {
+		c->has_session = false;
+		atomic_store(&g_has_session, false);
+		set_ready(false);
+		log_warn("mqtt", "mqtt_disconnected", LOG_I("rc", rc), LOG_S("reason", rc_text(rc)),
+			 LOG_S("errno", etext), LOG_I("retry_in_ms", delay), LOG_END);
+	} else {
+		log_warn("mqtt", "mqtt_connect_failed", LOG_S("host", c->host),
+			 LOG_I("port", c->port), LOG_I("rc", rc), LOG_S("reason", rc_text(rc)),
+			 LOG_S("errno", etext), LOG_I("retry_in_ms", delay), LOG_END);
+	}
+	wait_ms(c, delay);
+}
+
+/* At stop: queue DISCONNECT behind whatever the workers published, and flush (bounded). */
+static void flush_and_disconnect(struct client *c)
+{
+	int64_t deadline = now_ms() + STOP_FLUSH_MS;
+
+	if (mosquitto_disconnect(c->mosq) != MOSQ_ERR_SUCCESS)
+		return;
+	while (now_ms() < deadline) {
+		if (mosquitto_loop(c->mosq, LOOP_TIMEOUT_MS, 1) != MOSQ_ERR_SUCCESS)
+			break; /* MOSQ_ERR_NO_CONN once the DISCONNECT is written and the socket closed */
+	}
+}
+
+static void *net_main(void *arg)
+{
+	struct client *c = arg;
+	bool has_socket = false;
+	int rc, err;
+
+	while (!is_stopping(c)) {
+		if (!has_socket) {
+			c->connack_rc = 0;
+			c->disconnect_rc = -1;
+			errno = 0;
+			/* connect_async re-arms host/port/keepalive each time; it resolves the
+			 * host name (blocking, on this thread) and starts a non-blocking connect */
+			rc = mosquitto_connect_async(c->mosq, c->host, c->port, c->keepalive_s);
+			err = errno;
+			if (rc != MOSQ_ERR_SUCCESS) {
+				connection_ended(c, rc, err);
+				continue;
+			}
+			has_socket = true;
+		}
+		errno = 0;
+		rc = mosquitto_loop(c->mosq, LOOP_TIMEOUT_MS, 1);
+		err = errno;
+		if (rc != MOSQ_ERR_SUCCESS) {
+			has_socket = false;
+			connection_ended(c, rc, err);
+		}
+	}
+	if (has_socket)
+		flush_and_disconnect(c);
+	return NULL;
+}
+
+static void client_destroy(struct client *c)
+{
+	if (!c)
+		return;
+	if (c->mosq)
+		mosquitto_destroy(c->mosq);
+	if (c->has_lib)
+		mosquitto_lib_cleanup();
+	mqtt_inbox_free(c->inbox);
+	free(c->sub_mids);
+	free(c->host);
+	if (c->has_sync) {
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->lock);
+	}
+	free(c);
+}
+
+static bool options_valid(const struct mqtt_client_options *o)
+{
+	const char *bad = NULL;
+
+	if (!o->host || !*o->host)
+		bad = "host";
+	else if (o->port < 1 || o->port > 65535)
+		bad = "port";
+	else if (!o->client_id || !*o->client_id)
+		bad = "client_id";
+	else if (o->keepalive_s < 5 || o->keepalive_s > 65535)
+		bad = "keepalive_s";
+	else if (o->workers > MAX_WORKERS)
+		bad = "workers";
+	if (bad)
+		log_error("mqtt", "mqtt_invalid_option", LOG_S("option", bad), LOG_END);
+	return bad == NULL;
+}
+
+static void describe_metrics(void)
+{
+	metrics_describe("bw_mqtt_messages_received_total", "counter",
+			 "MQTT messages received from the broker");
+	metrics_describe("bw_mqtt_messages_published_total", "counter",
+			 "MQTT messages handed to the broker connection");
+	metrics_describe("bw_mqtt_publish_failures_total", "counter",
+			 "MQTT publishes refused (not connected, invalid, too large)");
+	metrics_describe("bw_mqtt_messages_dropped_total", "counter",
+			 "Received MQTT messages dropped, by reason");
+	metrics_describe("bw_mqtt_connected", "gauge",
+			 "1 when connected to the broker with every subscription granted");
+	metrics_describe("bw_mqtt_reconnects_total", "counter",
+			 "Broker sessions re-established after the first");
+	metrics_describe("bw_mqtt_handler_duration_seconds", "histogram",
+			 "Time in MQTT handlers per call (batch handlers: per batch), by filter");
+}
+
+static void ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+	    sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+}
+
+static int client_setup(struct client *c, const struct mqtt_client_options *opts)
+{
+	const char *user = opts->username && *opts->username ? opts->username : NULL;
+	pthread_condattr_t attr;
+	size_t nroutes = mqtt_router_count(c->router);
+	int rc;
+
+	c->host = strdup(opts->host);
+	c->sub_mids = calloc(nroutes ? nroutes : 1, sizeof(int));
+	if (!c->host || !c->sub_mids)
+		return BW_ERR_INTERNAL;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return BW_ERR_INTERNAL;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&c->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc != 0)
+		return BW_ERR_INTERNAL;
+	pthread_mutex_init(&c->lock, NULL);
+	c->has_sync = true;
+
+	if (mosquitto_lib_init() != MOSQ_ERR_SUCCESS)
+		return BW_ERR_INTERNAL;
+	c->has_lib = true;
+	c->mosq = mosquitto_new(opts->client_id, true, c);
+	if (!c->mosq)
+		return BW_ERR_INTERNAL;
+	if (mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
+	    mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1) ||
+	    mosquitto_threaded_set(c->mosq, true))
+		return BW_ERR_INTERNAL;
+	if ((user || opts->password) &&
+	    mosquitto_username_pw_set(c->mosq, user, opts->password) != MOSQ_ERR_SUCCESS)
+		return BW_ERR_INTERNAL;
+	mosquitto_connect_callback_set(c->mosq, on_connect);
+	mosquitto_disconnect_callback_set(c->mosq, on_disconnect);
+	mosquitto_subscribe_callback_set(c->mosq, on_subscribe);
+	mosquitto_message_callback_set(c->mosq, on_message);
+	mosquitto_log_callback_set(c->mosq, on_log);
+
+	c->inbox = mqtt_inbox_new(
+		c->router, opts->workers ? opts->workers : DEFAULT_WORKERS,
+		opts->queue_capacity ? opts->queue_capacity : DEFAULT_QUEUE_CAPACITY,
+		opts->queue_max_bytes ? opts->queue_max_bytes : DEFAULT_QUEUE_MAX_BYTES);
+	if (!c->inbox)
+		return BW_ERR_INTERNAL;
+	return BW_OK;
+}
+
+int mqtt_client_start(const struct mqtt_client_options *opts, const struct mqtt_router *router)
+{
+	struct client *c = NULL;
+	int ret;
+
+	if (!opts || !router || !options_valid(opts))
+		return BW_ERR_BAD_REQUEST;
+	pthread_mutex_lock(&g_lifecycle);
+	if (g_client) {
+		ret = BW_ERR_CONFLICT;
+		goto out;
+	}
+	ignore_sigpipe();
+	describe_metrics();
+	set_ready(false);
+	atomic_store(&g_has_session, false);
+
+	c = calloc(1, sizeof(*c));
+	ret = BW_ERR_INTERNAL;
+	if (!c)
+		goto fail;
+	c->router = router;
+	c->port = opts->port;
+	c->keepalive_s = opts->keepalive_s;
+	c->reconnect_min_ms =
+		opts->reconnect_min_ms ? opts->reconnect_min_ms : DEFAULT_RECONNECT_MIN_MS;
+	c->reconnect_max_ms =
+		opts->reconnect_max_ms ? opts->reconnect_max_ms : DEFAULT_RECONNECT_MAX_MS;
+	if (c->reconnect_max_ms < c->reconnect_min_ms)
+		c->reconnect_max_ms = c->reconnect_min_ms;
+	ret = client_setup(c, opts);
+	if (ret != BW_OK)
+		goto fail;
+
+	pthread_rwlock_wrlock(&g_lock);
+	g_client = c;
+	pthread_rwlock_unlock(&g_lock);
+	if (pthread_create(&c->net_thread, NULL, net_main, c) != 0) {
+		pthread_rwlock_wrlock(&g_lock);
+		g_client = NULL;
+		pthread_rwlock_unlock(&g_lock);
+		ret = BW_ERR_INTERNAL;
+		goto fail;
+	}
+	c->has_net_thread = true;
+	pthread_setname_np(c->net_thread, "bw-mqtt-net");
+	log_info("mqtt", "mqtt_started", LOG_S("host", c->host), LOG_I("port", c->port),
+		 LOG_S("client_id", opts->client_id), LOG_I("filters", mqtt_router_count(router)),
+		 LOG_END);
+	ret = BW_OK;
+	goto out;
+fail:
+	log_error("mqtt", "mqtt_start_failed", LOG_S("reason", "allocation or thread failure"),
+		  LOG_END);
+	client_destroy(c);
+out:
+	pthread_mutex_unlock(&g_lifecycle);
+	return ret;
+}
+
+bool mqtt_client_is_connected(void)
+{
+	return atomic_load(&g_is_ready);
+}
+
+static int publish_result(int mrc)
+{
+	switch (mrc) {
+	case MOSQ_ERR_SUCCESS:
+		return BW_OK;
+	case MOSQ_ERR_NOMEM:
+		return BW_ERR_INTERNAL;
+	case MOSQ_ERR_PAYLOAD_SIZE:
+	case MOSQ_ERR_OVERSIZE_PACKET:
+		return BW_ERR_PAYLOAD_TOO_LARGE;
+	case MOSQ_ERR_INVAL:
+	case MOSQ_ERR_MALFORMED_UTF8:
+	case MOSQ_ERR_QOS_NOT_SUPPORTED:
+		return BW_ERR_BAD_REQUEST;
+	default: /* NO_CONN, CONN_LOST, ... */
+		return BW_ERR_UNAVAILABLE;
+	}
+}
+
+int mqtt_client_publish(const char *topic, const void *payload, size_t len, int qos, bool retain)
+{
+	int ret;
+
+	if (!mqtt_topic_name_valid(topic) || (qos != 0 && qos != 1) || (len > 0 && !payload)) {
+		ret = BW_ERR_BAD_REQUEST;
+		goto out;
+	}
+	if (len > MQTT_MAX_PAYLOAD_BYTES) {
+		ret = BW_ERR_PAYLOAD_TOO_LARGE;
+		goto out;
+	}
+	pthread_rwlock_rdlock(&g_lock);
+	/* without a session libmosquitto would queue QoS 1 messages without bound */
+	if (!g_client || !atomic_load(&g_has_session))
+		ret = BW_ERR_UNAVAILABLE;
+	else
+		ret = publish_result(mosquitto_publish_v5(g_client->mosq, NULL, topic, (int)len,
+							  payload, qos, retain, NULL));
+	pthread_rwlock_unlock(&g_lock);
+out:
+	if (ret == BW_OK)
+		metrics_counter_add("bw_mqtt_messages_published_total", NULL, 1);
+	else
+		metrics_counter_add("bw_mqtt_publish_failures_total", NULL, 1);
+	return ret;
+}
+
+void mqtt_client_stop(void)
+{
+	struct client *c;
+
+	pthread_mutex_lock(&g_lifecycle);
+	c = g_client;
+	if (!c)
+		goto out;
+	/* 1. workers finish their batches; their publishes are still accepted */
+	mqtt_inbox_stop(c->inbox);
+	/* 2. no publisher is inside libmosquitto once we hold the write lock */
+	pthread_rwlock_wrlock(&g_lock);
+	g_client = NULL;
+	pthread_rwlock_unlock(&g_lock);
+	/* 3. the network thread flushes, disconnects and exits */
+	pthread_mutex_lock(&c->lock);
+	c->is_stopping = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (c->has_net_thread)
+		pthread_join(c->net_thread, NULL);
+	atomic_store(&g_has_session, false);
+	set_ready(false);
+	client_destroy(c);
+	log_info("mqtt", "mqtt_stopped", LOG_END);
+out:
+	pthread_mutex_unlock(&g_lifecycle);
+}

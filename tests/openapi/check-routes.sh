@@ -1,0 +1,150 @@
+#!/bin/sh
+# Routes-vs-OpenAPI consistency: every route of server/src/api/routes.c is an operation of
+# api/openapi.yaml and vice versa, and each operation's x-min-role (and security) matches the
+# route's role and auth mode. One check per distinct (method, path) of either side; prints one
+# line per mismatch and ends with "N passed, M failed".
+#
+# routes.c lines have the shape (one route per line):
+#	{ "GET", "/api/v1/things/{thing}", api_things_get, ROLE_VIEWER, BODY_NONE, AUTH_BEARER, NULL },
+# The YAML is read through the pinned Redocly CLI (`bundle --ext json`), so no YAML parser is
+# needed here. ROUTES_C / OPENAPI override the inputs (for testing this script).
+set -u
+
+root=$(cd "$(dirname "$0")/../.." && pwd) || exit 2
+routes_c=${ROUTES_C:-$root/server/src/api/routes.c}
+spec=${OPENAPI:-$root/api/openapi.yaml}
+tools="$root/tools"
+redocly="$tools/node_modules/.bin/redocly"
+
+fail() {
+	echo "check-routes: $*"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+[ -f "$routes_c" ] || fail "route table $routes_c not found"
+[ -f "$spec" ] || fail "OpenAPI document $spec not found"
+command -v python3 >/dev/null 2>&1 || fail "python3 not found"
+if [ ! -x "$redocly" ]; then
+	command -v npm >/dev/null 2>&1 || fail "npm not found (needed to install tools/)"
+	(cd "$tools" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in tools/ failed"
+fi
+
+json=$(mktemp) || fail "mktemp failed"
+trap 'rm -f "$json"' EXIT
+REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	"$redocly" bundle "$spec" --ext json --config "$tools/redocly.yaml" >"$json" 2>/dev/null ||
+	fail "cannot read $spec (run tests/openapi/lint.sh)"
+
+exec python3 - "$routes_c" "$json" <<'PY'
+import json
+import re
+import sys
+
+routes_path, spec_path = sys.argv[1], sys.argv[2]
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+ROLE_TO_OPENAPI = {
+    "ROLE_VIEWER": "viewer",
+    "ROLE_OPERATOR": "operator",
+    "ROLE_ADMIN": "admin",
+}
+ROUTE_RE = re.compile(
+    r'^\s*\{\s*"(?P<method>[A-Z]+)"\s*,\s*"(?P<pattern>[^"]+)"\s*,\s*(?P<handler>\w+)\s*,'
+    r'\s*(?P<role>ROLE_\w+)\s*,\s*(?P<body>BODY_\w+)\s*,\s*(?P<auth>AUTH_\w+)\s*,'
+    r'\s*(?P<name>NULL|"[^"]*")\s*\}\s*,?\s*(?://.*|/\*.*\*/\s*)?$'
+)
+# A line that starts like a route entry; it must then match ROUTE_RE exactly.
+ROUTE_START_RE = re.compile(r'^\s*\{\s*"[A-Za-z]+"\s*,')
+
+
+def route_role(role, auth):
+    """(x-min-role equivalent, None) for a consistent route line, else (None, reason)."""
+    if auth == "AUTH_PUBLIC":
+        if role != "ROLE_NONE":
+            return None, f"AUTH_PUBLIC with {role} (public routes use ROLE_NONE)"
+        return "public", None
+    if auth != "AUTH_BEARER":
+        return None, f"unknown auth mode {auth}"
+    if role == "ROLE_NONE":
+        return None, "ROLE_NONE with AUTH_BEARER (public routes use AUTH_PUBLIC)"
+    if role not in ROLE_TO_OPENAPI:
+        return None, f"unknown role {role}"
+    return ROLE_TO_OPENAPI[role], None
+
+
+messages = []
+failed = set()  # keys (METHOD, path) whose check failed
+unparsed = 0  # route-like lines in the wrong shape: each is a failed check of its own
+routes = {}  # (METHOD, pattern) -> (line_no, role or None)
+with open(routes_path, encoding="utf-8") as f:
+    for line_no, line in enumerate(f, 1):
+        if not ROUTE_START_RE.match(line):
+            continue
+        m = ROUTE_RE.match(line)
+        if not m:
+            messages.append(f"routes.c:{line_no}: route line not in the expected shape: "
+                            f"{line.strip()}")
+            unparsed += 1
+            continue
+        key = (m["method"], m["pattern"])
+        if key in routes:
+            messages.append(f"routes.c:{line_no}: duplicate route {key[0]} {key[1]} "
+                            f"(first at line {routes[key][0]})")
+            failed.add(key)
+            continue
+        role, reason = route_role(m["role"], m["auth"])
+        if reason:
+            messages.append(f"routes.c:{line_no}: {key[0]} {key[1]}: {reason}")
+            failed.add(key)
+        routes[key] = (line_no, role)
+
+with open(spec_path, encoding="utf-8") as f:
+    spec = json.load(f)
+global_security = spec.get("security", [])
+operations = {}  # (METHOD, path) -> (operationId, x-min-role, has no security requirement)
+for path, item in (spec.get("paths") or {}).items():
+    for method in HTTP_METHODS:
+        op = item.get(method)
+        if op is None:
+            continue
+        security = op.get("security", global_security)
+        operations[(method.upper(), path)] = (op.get("operationId", "?"), op.get("x-min-role"),
+                                              security in ([], [{}]))
+
+keys = sorted(set(routes) | set(operations), key=lambda k: (k[1], k[0]))
+for key in keys:
+    method, path = key
+    route = routes.get(key)
+    op = operations.get(key)
+    if route is None:
+        messages.append(f"missing in routes.c: {method} {path} (openapi operationId {op[0]})")
+        failed.add(key)
+        continue
+    line_no, role = route
+    if op is None:
+        messages.append(f"missing in openapi: {method} {path} (routes.c:{line_no})")
+        failed.add(key)
+        continue
+    op_id, min_role, is_public = op
+    if min_role not in ("public", "viewer", "operator", "admin"):
+        messages.append(f"bad x-min-role: {method} {path} (operationId {op_id}) has "
+                        f"{min_role!r}, want public|viewer|operator|admin")
+        failed.add(key)
+        continue
+    if role is not None and min_role != role:
+        messages.append(f"role mismatch: {method} {path}: routes.c:{line_no} says {role}, "
+                        f"openapi x-min-role says {min_role}")
+        failed.add(key)
+    if (min_role == "public") != is_public:
+        want = "security: []" if min_role == "public" else "bearerAuth security"
+        messages.append(f"security mismatch: {method} {path} has x-min-role {min_role} "
+                        f"but not {want}")
+        failed.add(key)
+
+for msg in messages:
+    print(msg)
+nfailed = len(failed) + unparsed
+print(f"{len(keys) - len(failed)} passed, {nfailed} failed")
+sys.exit(1 if nfailed else 0)
+PY
