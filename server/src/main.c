@@ -342,6 +342,7 @@ static int cmd_serve(const struct config *cfg)
 		.threads = (int)cfg->http_threads,
 		.max_body = (size_t)cfg->http_max_body,
 		.bulk_max_body = (size_t)cfg->http_bulk_max_body,
+		.upload_max = (uint64_t)cfg->upload_max,
 		.shutdown_grace_ms = cfg->shutdown_grace_ms,
 		.routes = api_routes,
 		.nroutes = api_routes_count,

@@ -4,16 +4,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void reply_init(struct reply *rep, const char *request_id)
 {
 	memset(rep, 0, sizeof(*rep));
 	rep->status = 200;
 	rep->request_id = request_id;
+	rep->fd = -1;
 }
 
 void reply_cleanup(struct reply *rep)
 {
+	if (rep->fd >= 0)
+		close(rep->fd);
 	json_decref(rep->json);
 	free(rep->body);
 	for (int i = 0; i < rep->nheaders; i++) {
@@ -21,10 +25,14 @@ void reply_cleanup(struct reply *rep)
 		free(rep->headers[i].value);
 	}
 	memset(rep, 0, sizeof(*rep));
+	rep->fd = -1;
 }
 
 static void reset_body(struct reply *rep)
 {
+	if (rep->fd >= 0)
+		close(rep->fd);
+	rep->fd = -1;
 	json_decref(rep->json);
 	rep->json = NULL;
 	free(rep->body);
@@ -97,6 +105,17 @@ void reply_raw(struct reply *rep, unsigned status, const char *content_type, con
 		memcpy(rep->body, data, len);
 	rep->body[len] = '\0';
 	rep->body_len = len;
+}
+
+void reply_file(struct reply *rep, unsigned status, const char *content_type, int fd,
+		uint64_t offset, uint64_t length)
+{
+	reset_body(rep);
+	rep->status = status;
+	rep->content_type = content_type;
+	rep->fd = fd;
+	rep->fd_offset = offset;
+	rep->fd_length = length;
 }
 
 void reply_header(struct reply *rep, const char *name, const char *value)

@@ -63,6 +63,9 @@ struct reply {
 	enum bw_err err; /* set by reply_error, for metrics and logs */
 	const char *request_id; /* borrowed, set by the server before the handler runs */
 	bool is_aws_error; /* AWS-style error body + x-amzn-ErrorType */
+	int fd;		   /* file body (reply_file): owned, -1 when unused */
+	uint64_t fd_offset;
+	uint64_t fd_length;
 };
 
 void reply_init(struct reply *rep, const char *request_id);
@@ -79,6 +82,10 @@ void reply_aws_error(struct reply *rep, enum bw_err err, const char *fmt, ...)
 /* Raw body (copied). */
 void reply_raw(struct reply *rep, unsigned status, const char *content_type, const char *data,
 	       size_t len);
+/* Send length bytes of fd from offset (zero-copy where the platform allows). fd is owned by the
+ * reply from now on (closed after sending or by reply_cleanup). */
+void reply_file(struct reply *rep, unsigned status, const char *content_type, int fd,
+		uint64_t offset, uint64_t length);
 /* Add a header (copied); silently ignored past REPLY_MAX_HEADERS. */
 void reply_header(struct reply *rep, const char *name, const char *value);
 

@@ -2,6 +2,7 @@
 #ifndef BW_HTTP_ROUTER_H
 #define BW_HTTP_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "auth/roles.h"
@@ -10,7 +11,8 @@
 enum body_mode {
 	BODY_NONE = 0, /* body ignored */
 	BODY_JSON,     /* body capped by BW_HTTP_MAX_BODY, parsed into request.json */
-	BODY_JSON_BULK /* like BODY_JSON, capped by BW_HTTP_BULK_MAX_BODY */
+	BODY_JSON_BULK, /* like BODY_JSON, capped by BW_HTTP_BULK_MAX_BODY */
+	BODY_STREAM	/* raw body streamed to route->stream callbacks, capped by BW_UPLOAD_MAX */
 };
 
 enum auth_mode {
@@ -20,6 +22,20 @@ enum auth_mode {
 
 typedef void (*route_handler_fn)(const struct request *req, struct reply *rep);
 
+/* Streaming request bodies (uploads): never buffered whole.
+ * begin: after routing/auth, before any body byte; returns an owned state, or NULL after
+ *        setting an error reply (sent at once; the body is discarded).
+ * chunk: called for each piece of the body, in order; returns false to fail the upload (the
+ *        rest of the body is discarded; end still runs and reports the error).
+ * end:   the whole body arrived (or chunk failed); fills the reply and frees the state.
+ * abort: the connection ended before end ran (client gone, shutdown); frees the state. */
+struct route_stream {
+	void *(*begin)(const struct request *req, struct reply *rep);
+	bool (*chunk)(void *state, const char *data, size_t len);
+	void (*end)(void *state, const struct request *req, struct reply *rep);
+	void (*abort)(void *state);
+};
+
 struct route {
 	const char *method;
 	const char *pattern;
@@ -28,6 +44,7 @@ struct route {
 	enum body_mode body;
 	enum auth_mode auth;
 	const char *name; /* metrics label; defaults to the pattern */
+	const struct route_stream *stream; /* BODY_STREAM routes only; handler unused then */
 };
 
 enum router_result { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };

@@ -29,6 +29,9 @@ struct http_ctx {
 	char *decoded_query[MAX_QUERY_DECODED];
 	int ndecoded;
 	bool is_too_large;
+	void *stream_state; /* BODY_STREAM: owned until end/abort */
+	bool is_stream_failed;
+	uint64_t streamed_bytes;
 	bool is_first_done;
 	enum bw_err early_err;
 	char allow[64];
@@ -91,6 +94,8 @@ static void ctx_free(struct http_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	if (ctx->stream_state && ctx->req.route && ctx->req.route->stream)
+		ctx->req.route->stream->abort(ctx->stream_state);
 	for (int i = 0; i < ctx->req.nparams; i++)
 		free(ctx->req.param_values[i]);
 	for (int i = 0; i < ctx->ndecoded; i++)
@@ -165,6 +170,12 @@ static enum MHD_Result send_reply(struct http_ctx *ctx, struct reply *rep)
 		if (!ctype)
 			ctype = "application/json";
 		resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	} else if (rep->fd >= 0) {
+		resp = MHD_create_response_from_fd_at_offset64(rep->fd_length, rep->fd,
+							       rep->fd_offset);
+		if (resp)
+			rep->fd = -1; /* MHD closes it */
+		len = (size_t)rep->fd_length;
 	} else if (rep->body) {
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
 						       MHD_RESPMEM_MUST_FREE);
@@ -177,7 +188,7 @@ static enum MHD_Result send_reply(struct http_ctx *ctx, struct reply *rep)
 		free(text);
 		return MHD_NO;
 	}
-	if (ctype && (rep->json || len))
+	if (ctype && (rep->json || len || rep->status == 206))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, "X-Request-Id", ctx->request_id);
 	for (int i = 0; i < rep->nheaders; i++)
@@ -223,8 +234,10 @@ static enum MHD_Result send_error(struct http_ctx *ctx, enum bw_err err, const c
 	return r;
 }
 
-static size_t body_limit(const struct route *route)
+static uint64_t body_limit(const struct route *route)
 {
+	if (route && route->body == BODY_STREAM)
+		return srv.opts.upload_max;
 	if (route && route->body == BODY_JSON_BULK)
 		return srv.opts.bulk_max_body;
 	return srv.opts.max_body;
@@ -326,12 +339,13 @@ static enum bw_err first_call(struct http_ctx *ctx, const char *method, const ch
 		unsigned long long n = strtoull(cl, NULL, 10);
 		if (n > body_limit(route)) {
 			snprintf(ctx->early_msg, sizeof(ctx->early_msg),
-				 "request body of %llu bytes exceeds the limit of %zu bytes", n,
-				 body_limit(route));
+				 "request body of %llu bytes exceeds the limit of %llu bytes", n,
+				 (unsigned long long)body_limit(route));
 			return BW_ERR_PAYLOAD_TOO_LARGE;
 		}
 	}
-	ctx->body.max = body_limit(route);
+	if (route->body != BODY_STREAM)
+		ctx->body.max = (size_t)body_limit(route);
 	return BW_OK;
 }
 
@@ -356,9 +370,22 @@ static enum MHD_Result final_call(struct http_ctx *ctx)
 
 	if (ctx->is_too_large) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "request body exceeds the limit of %zu bytes",
-			 body_limit(route));
+		if (ctx->stream_state) {
+			route->stream->abort(ctx->stream_state);
+			ctx->stream_state = NULL;
+		}
+		snprintf(msg, sizeof(msg), "request body exceeds the limit of %llu bytes",
+			 (unsigned long long)body_limit(route));
 		return send_error(ctx, BW_ERR_PAYLOAD_TOO_LARGE, msg);
+	}
+	if (route->body == BODY_STREAM) {
+		void *state = ctx->stream_state;
+		ctx->stream_state = NULL;
+		reply_init(&rep, ctx->request_id);
+		route->stream->end(state, &ctx->req, &rep);
+		r = send_reply(ctx, &rep);
+		reply_cleanup(&rep);
+		return r;
 	}
 	if (ctx->body.is_oom)
 		return send_error(ctx, BW_ERR_UNAVAILABLE, "out of memory");
@@ -408,9 +435,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ctx->early_err = first_call(ctx, method, url);
 		if (ctx->early_err != BW_OK)
 			return send_error(ctx, ctx->early_err, ctx->early_msg);
+		if (ctx->req.route->body == BODY_STREAM) {
+			struct reply rep;
+			reply_init(&rep, ctx->request_id);
+			ctx->stream_state = ctx->req.route->stream->begin(&ctx->req, &rep);
+			if (!ctx->stream_state) {
+				enum MHD_Result r = send_reply(ctx, &rep);
+				reply_cleanup(&rep);
+				return r;
+			}
+			reply_cleanup(&rep);
+		}
 		return MHD_YES;
 	}
 	log_set_request_id(ctx->request_id);
+	if (*upload_data_size && ctx->req.route->body == BODY_STREAM) {
+		ctx->streamed_bytes += *upload_data_size;
+		if (ctx->streamed_bytes > srv.opts.upload_max)
+			ctx->is_too_large = true;
+		if (!ctx->is_stream_failed && !ctx->is_too_large &&
+		    !ctx->req.route->stream->chunk(ctx->stream_state, upload_data,
+						   *upload_data_size))
+			ctx->is_stream_failed = true;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	if (*upload_data_size) {
 		if (ctx->req.route->body != BODY_NONE && !ctx->is_too_large) {
 			if (!buf_append(&ctx->body, upload_data, *upload_data_size) &&

@@ -17,6 +17,7 @@ struct http_server_options {
 	int threads;
 	size_t max_body;
 	size_t bulk_max_body;
+	uint64_t upload_max; /* BODY_STREAM routes */
 	int64_t shutdown_grace_ms;
 	const struct route *routes; /* borrowed, must outlive the server */
 	size_t nroutes;
