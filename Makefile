@@ -31,6 +31,8 @@ BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 PLUGIN_SRCS := $(sort $(wildcard mosquitto-plugin/*.c))
 
+.SECONDARY:
+
 .PHONY: all run demo migrate test test-unit test-build check check-layers check-config-docs \
 	asan bench fmt fmt-check clean deps docs
 
@@ -108,4 +110,5 @@ fmt-check:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(BUILD)/server/src/main.d
+-include $(OBJS:.o=.d) $(BUILD)/server/src/main.d $(UNIT_BINS:=.d) $(INTEG_BINS:=.d) \
+	$(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:=.d)

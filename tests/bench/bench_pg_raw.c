@@ -394,12 +394,14 @@ int main(int argc, char **argv)
 	if (!admin || report_durability(admin, &fsync_on))
 		goto out;
 	if (!fsync_on && o.require_durable) {
-		fprintf(stderr, "bench_pg_raw: --require-durable but the server runs with fsync=off\n");
+		fprintf(stderr,
+			"bench_pg_raw: --require-durable but the server runs with fsync=off\n");
 		goto out;
 	}
 	if (exec_command(admin, "DROP TABLE IF EXISTS " TABLE) ||
-	    exec_command(admin, "CREATE TABLE " TABLE " (id bigserial PRIMARY KEY, k text NOT NULL, "
-				"v jsonb NOT NULL)"))
+	    exec_command(admin,
+			 "CREATE TABLE " TABLE " (id bigserial PRIMARY KEY, k text NOT NULL, "
+			 "v jsonb NOT NULL)"))
 		goto out;
 	table_made = true;
 	ws = calloc((size_t)o.connections, sizeof(*ws));

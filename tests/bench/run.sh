@@ -14,6 +14,7 @@
 #   BENCH_OUT=$BUILD/bench/results.md   where the table and the BENCH lines are also written
 # Every bench program runs under `timeout`; the stack is always torn down. Exit 0 when every
 # bench succeeded. Ends with "N passed, M failed" (one check per bench program).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -23,6 +24,7 @@ BENCH_SECONDS="${BENCH_SECONDS:-5}"
 BENCH_DURABLE="${BENCH_DURABLE:-1}"
 BENCH_BROKER_FIX="${BENCH_BROKER_FIX:-1}"
 BENCH_OUT="${BENCH_OUT:-$BUILD/bench/results.md}"
+export BENCH_SECONDS
 BENCH_TIMEOUT=90 # seconds, hard limit per bench program
 STACK="$ROOT/tests/harness/stack.sh"
 
@@ -41,8 +43,12 @@ case "$BENCH_SECONDS" in
 esac
 [ -x "$STACK" ] || die "$STACK missing"
 
-mapfile -t BENCHES < <(find "$BUILD/tests/bench" -maxdepth 1 -type f -name 'bench_*' \
-	-perm -u+x 2>/dev/null | sort)
+# Raw baselines (bench_*_raw) first, so that later benches find their figures in the environment.
+mapfile -t BENCHES < <(
+	find "$BUILD/tests/bench" -maxdepth 1 -type f -name 'bench_*_raw' -perm -u+x 2>/dev/null | sort
+	find "$BUILD/tests/bench" -maxdepth 1 -type f -name 'bench_*' ! -name 'bench_*_raw' \
+		-perm -u+x 2>/dev/null | sort
+)
 [ "${#BENCHES[@]}" -gt 0 ] || die "no bench programs in $BUILD/tests/bench (run make bench)"
 
 DIR="$(mktemp -d /tmp/bellwether-bench.XXXXXX)"
@@ -114,6 +120,7 @@ unit_of() {
 		;;
 	*_ms) echo ms ;;
 	*_on) echo "bool (1 = on)" ;;
+	*_ratio) echo "ratio" ;;
 	*) echo "" ;;
 	esac
 }
@@ -159,7 +166,13 @@ for bin in "${BENCHES[@]}"; do
 	set -e
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
-		mapfile -t -O "${#lines[@]}" lines < <(grep '^BENCH [a-z0-9_]*=' "$out" || true)
+		mapfile -t new < <(grep -E '^BENCH [a-z0-9_]+=[-+0-9.eE]+$' "$out" || true)
+		for line in "${new[@]}"; do
+			kv="${line#BENCH }"
+			# Later benches read earlier figures as BENCH_FIG_<NAME> (docs/BENCH.md).
+			export "BENCH_FIG_${kv%%=*}"="${kv#*=}"
+			lines+=("$line")
+		done
 	else
 		echo "bench: $name failed (exit $rc)"
 		failed=$((failed + 1))

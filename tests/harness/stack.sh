@@ -237,7 +237,10 @@ do_up() {
 	chmod 0700 "$PG_HOME"
 	chmod 0755 "$PG_SOCK"
 	stack_pg_init "$PG_HOME/data"
-	stack_pg_start "$PG_HOME/data" "$PG_PORT" "$PG_SOCK" "$PG_HOME/postgres.log" off
+	# BW_STACK_DURABLE=1 (make bench): fsync on, as production runs; tests run with fsync off.
+	local fsync=off
+	[ "${BW_STACK_DURABLE:-0}" = 1 ] && fsync=on
+	stack_pg_start "$PG_HOME/data" "$PG_PORT" "$PG_SOCK" "$PG_HOME/postgres.log" "$fsync"
 	stack_pg_createdb "$PG_PORT" bellwether
 
 	# Mosquitto

@@ -36,8 +36,9 @@ REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 	"$redocly" bundle "$spec" --ext json --config "$tools/redocly.yaml" >"$json" 2>/dev/null ||
 	fail "cannot read $spec (run tests/openapi/lint.sh)"
 
-exec python3 - "$routes_c" "$json" <<'PY'
+python3 - "$routes_c" "$json" <<'PY'
 import json
+import os
 import re
 import sys
 
@@ -51,10 +52,13 @@ ROLE_TO_OPENAPI = {
 }
 ROUTE_RE = re.compile(
     r'^\s*\{\s*"(?P<method>[A-Z]+)"\s*,\s*"(?P<pattern>[^"]+)"\s*,\s*(?P<handler>\w+)\s*,'
-    r'\s*(?P<role>ROLE_\w+)\s*,\s*(?P<body>BODY_\w+)\s*,\s*(?P<auth>AUTH_\w+)\s*,'
-    r'\s*(?P<name>NULL|"[^"]*")\s*\}\s*,?\s*(?://.*|/\*.*\*/\s*)?$'
+    r'\s*(?P<role>ROLE_\w+)\s*,\s*(?P<body>BODY_\w+)\s*,\s*(?P<auth>AUTH_\w+)'
+    # Further fields (metrics name, stream callbacks ...): NULL, a string or an identifier.
+    r'(?:\s*,\s*(?:NULL|"[^"]*"|\w+))*'
+    r'\s*\}\s*,?\s*(?://.*|/\*.*\*/\s*)?$'
 )
-# A line that starts like a route entry; it must then match ROUTE_RE exactly.
+# Route tables may pull in more routes with #include "api/<name>.inc" (same one-line format).
+INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"(?P<path>[^"]+\.inc)"')
 ROUTE_START_RE = re.compile(r'^\s*\{\s*"[A-Za-z]+"\s*,')
 
 
@@ -76,28 +80,51 @@ def route_role(role, auth):
 messages = []
 failed = set()  # keys (METHOD, path) whose check failed
 unparsed = 0  # route-like lines in the wrong shape: each is a failed check of its own
-routes = {}  # (METHOD, pattern) -> (line_no, role or None)
-with open(routes_path, encoding="utf-8") as f:
-    for line_no, line in enumerate(f, 1):
+routes = {}  # (METHOD, pattern) -> (where, role or None)
+# Quoted includes resolve like the compiler's: the including file's directory, then -Iserver/src
+# (the parent of the directory holding routes.c).
+include_root = os.path.dirname(os.path.dirname(os.path.abspath(routes_path)))
+
+
+def parse_route_file(path, depth=0):
+    global unparsed
+    name = os.path.basename(path)
+    with open(path, encoding="utf-8") as f:
+        lines = f.readlines()
+    for line_no, line in enumerate(lines, 1):
+        where = f"{name}:{line_no}"
+        inc = INCLUDE_RE.match(line)
+        if inc:
+            candidates = [os.path.join(os.path.dirname(path), inc["path"]),
+                          os.path.join(include_root, inc["path"])]
+            found = next((c for c in candidates if os.path.isfile(c)), None)
+            if found is None or depth >= 4:
+                messages.append(f"{where}: cannot read included route file {inc['path']}")
+                unparsed += 1
+            else:
+                parse_route_file(found, depth + 1)
+            continue
         if not ROUTE_START_RE.match(line):
             continue
         m = ROUTE_RE.match(line)
         if not m:
-            messages.append(f"routes.c:{line_no}: route line not in the expected shape: "
-                            f"{line.strip()}")
+            messages.append(f"{where}: route line not in the expected shape: {line.strip()}")
             unparsed += 1
             continue
         key = (m["method"], m["pattern"])
         if key in routes:
-            messages.append(f"routes.c:{line_no}: duplicate route {key[0]} {key[1]} "
-                            f"(first at line {routes[key][0]})")
+            messages.append(f"{where}: duplicate route {key[0]} {key[1]} "
+                            f"(first at {routes[key][0]})")
             failed.add(key)
             continue
         role, reason = route_role(m["role"], m["auth"])
         if reason:
-            messages.append(f"routes.c:{line_no}: {key[0]} {key[1]}: {reason}")
+            messages.append(f"{where}: {key[0]} {key[1]}: {reason}")
             failed.add(key)
-        routes[key] = (line_no, role)
+        routes[key] = (where, role)
+
+
+parse_route_file(routes_path)
 
 with open(spec_path, encoding="utf-8") as f:
     spec = json.load(f)
@@ -121,9 +148,9 @@ for key in keys:
         messages.append(f"missing in routes.c: {method} {path} (openapi operationId {op[0]})")
         failed.add(key)
         continue
-    line_no, role = route
+    where, role = route
     if op is None:
-        messages.append(f"missing in openapi: {method} {path} (routes.c:{line_no})")
+        messages.append(f"missing in openapi: {method} {path} ({where})")
         failed.add(key)
         continue
     op_id, min_role, is_public = op
@@ -133,7 +160,7 @@ for key in keys:
         failed.add(key)
         continue
     if role is not None and min_role != role:
-        messages.append(f"role mismatch: {method} {path}: routes.c:{line_no} says {role}, "
+        messages.append(f"role mismatch: {method} {path}: {where} says {role}, "
                         f"openapi x-min-role says {min_role}")
         failed.add(key)
     if (min_role == "public") != is_public:
@@ -148,3 +175,7 @@ nfailed = len(failed) + unparsed
 print(f"{len(keys) - len(failed)} passed, {nfailed} failed")
 sys.exit(1 if nfailed else 0)
 PY
+rc=$?
+# python3 prints the summary line; anything else (e.g. a crash) must still end with one.
+[ "$rc" -le 1 ] || fail "checker failed (exit $rc)"
+exit "$rc"

@@ -75,12 +75,12 @@ static void update_ok(struct shadow *s, const char *payload, int64_t now)
 }
 
 /* spec 6.3 stored example (version 12) */
-#define SPEC_STORED \
-	"{\"state\":{\"desired\":{\"mode\":\"eco\",\"fan\":{\"speed\":3},\"zones\":[\"a\",\"c\"]}," \
-	"\"reported\":{\"mode\":\"boost\",\"fan\":{\"speed\":3},\"zones\":[\"a\"],\"rssi\":-61}}," \
+#define SPEC_STORED                                                                                                      \
+	"{\"state\":{\"desired\":{\"mode\":\"eco\",\"fan\":{\"speed\":3},\"zones\":[\"a\",\"c\"]},"                      \
+	"\"reported\":{\"mode\":\"boost\",\"fan\":{\"speed\":3},\"zones\":[\"a\"],\"rssi\":-61}},"                       \
 	"\"metadata\":{\"desired\":{\"mode\":{\"timestamp\":1718022000},\"fan\":{\"speed\":{\"timestamp\":1718021000}}," \
-	"\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}]}," \
-	"\"reported\":{\"mode\":{\"timestamp\":1718021500},\"fan\":{\"speed\":{\"timestamp\":1718021500}}," \
+	"\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}]},"                                            \
+	"\"reported\":{\"mode\":{\"timestamp\":1718021500},\"fan\":{\"speed\":{\"timestamp\":1718021500}},"              \
 	"\"zones\":[{\"timestamp\":1718021500}],\"rssi\":{\"timestamp\":1718021500}}},\"version\":12}"
 
 START_TEST(get_spec_6_3_example_with_delta_and_client_token)
@@ -91,9 +91,9 @@ START_TEST(get_spec_6_3_example_with_delta_and_client_token)
 	char msg[SHADOW_MSG_MAX];
 
 	load_shadow(SPEC_STORED, &s);
-	ck_assert_int_eq(shadow_get_document(&s, T2, "g-31", "pump-17", &reply, &code, msg,
-					     sizeof(msg)),
-			 SHADOW_OK);
+	ck_assert_int_eq(
+		shadow_get_document(&s, T2, "g-31", "pump-17", &reply, &code, msg, sizeof(msg)),
+		SHADOW_OK);
 	ck_assert_int_eq(code, 200);
 	assert_json(
 		reply,
@@ -119,10 +119,12 @@ START_TEST(get_omits_empty_delta_and_absent_client_token_spec_6_3)
 	update_ok(&s, "{\"state\":{\"desired\":{\"a\":1},\"reported\":{\"a\":1.0,\"b\":2}}}", T0);
 	/* REST GET (spec 7): no clientToken */
 	ck_assert_int_eq(shadow_get_document(&s, T1, NULL, "t", &reply, NULL, NULL, 0), SHADOW_OK);
-	assert_json(reply, "{\"state\":{\"desired\":{\"a\":1},\"reported\":{\"a\":1.0,\"b\":2}},"
-			   "\"metadata\":{\"desired\":{\"a\":{\"timestamp\":1718021000}},"
-			   "\"reported\":{\"a\":{\"timestamp\":1718021000},\"b\":{\"timestamp\":1718021000}}},"
-			   "\"version\":1,\"timestamp\":1718022000}");
+	assert_json(
+		reply,
+		"{\"state\":{\"desired\":{\"a\":1},\"reported\":{\"a\":1.0,\"b\":2}},"
+		"\"metadata\":{\"desired\":{\"a\":{\"timestamp\":1718021000}},"
+		"\"reported\":{\"a\":{\"timestamp\":1718021000},\"b\":{\"timestamp\":1718021000}}},"
+		"\"version\":1,\"timestamp\":1718022000}");
 	json_decref(reply);
 	shadow_cleanup(&s);
 }
@@ -135,18 +137,18 @@ START_TEST(get_missing_shadow_is_404_quoting_name_spec_6_3_quirk_27)
 	int code;
 	char msg[SHADOW_MSG_MAX];
 
-	ck_assert_int_eq(shadow_get_document(NULL, T1, "g", "pump-17", &reply, &code, msg,
-					     sizeof(msg)),
-			 SHADOW_ERR_NOT_FOUND);
+	ck_assert_int_eq(
+		shadow_get_document(NULL, T1, "g", "pump-17", &reply, &code, msg, sizeof(msg)),
+		SHADOW_ERR_NOT_FOUND);
 	ck_assert_ptr_null(reply);
 	ck_assert_int_eq(code, 404);
 	ck_assert_str_eq(msg, "No shadow exists with name: 'pump-17'");
 	/* a deleted shadow is missing too; named shadows quote the shadow name */
 	shadow_init(&tomb);
 	tomb.version = 7;
-	ck_assert_int_eq(shadow_get_document(&tomb, T1, NULL, "cfg", &reply, &code, msg,
-					     sizeof(msg)),
-			 SHADOW_ERR_NOT_FOUND);
+	ck_assert_int_eq(
+		shadow_get_document(&tomb, T1, NULL, "cfg", &reply, &code, msg, sizeof(msg)),
+		SHADOW_ERR_NOT_FOUND);
 	ck_assert_str_eq(msg, "No shadow exists with name: 'cfg'");
 	ck_assert_str_eq(shadow_err_aws_type(SHADOW_ERR_NOT_FOUND), "ResourceNotFoundException");
 }
@@ -176,9 +178,9 @@ START_TEST(delete_reply_and_tombstone_spec_6_6)
 	json_decref(reply);
 	shadow_cleanup(&tomb2);
 	/* deleting again: 404 */
-	ck_assert_int_eq(shadow_delete(&tomb, 6, "d-5", "pump-17", &tomb2, &reply, &code, msg,
-				       sizeof(msg)),
-			 SHADOW_ERR_NOT_FOUND);
+	ck_assert_int_eq(
+		shadow_delete(&tomb, 6, "d-5", "pump-17", &tomb2, &reply, &code, msg, sizeof(msg)),
+		SHADOW_ERR_NOT_FOUND);
 	ck_assert_int_eq(code, 404);
 	ck_assert_str_eq(msg, "No shadow exists with name: 'pump-17'");
 	ck_assert_ptr_null(reply);
@@ -224,7 +226,8 @@ START_TEST(delta_published_when_desired_differs)
 	struct shadow_update_result res;
 
 	shadow_init(&s);
-	update_res(&s, "{\"state\":{\"desired\":{\"fw\":\"2.0\"}},\"clientToken\":\"app-1\"}", T0, &res);
+	update_res(&s, "{\"state\":{\"desired\":{\"fw\":\"2.0\"}},\"clientToken\":\"app-1\"}", T0,
+		   &res);
 	assert_json(res.delta, "{\"state\":{\"fw\":\"2.0\"},"
 			       "\"metadata\":{\"fw\":{\"timestamp\":1718021000}},"
 			       "\"version\":1,\"timestamp\":1718021000,\"clientToken\":\"app-1\"}");
@@ -240,7 +243,8 @@ START_TEST(delta_not_published_when_reported_matches)
 
 	shadow_init(&s);
 	update_ok(&s, "{\"state\":{\"desired\":{\"fw\":\"2.0\",\"n\":1}}}", T0);
-	update_res(&s, "{\"state\":{\"reported\":{\"fw\":\"2.0\",\"n\":1.0,\"extra\":5}}}", T1, &res);
+	update_res(&s, "{\"state\":{\"reported\":{\"fw\":\"2.0\",\"n\":1.0,\"extra\":5}}}", T1,
+		   &res);
 	ck_assert_ptr_null(res.delta);
 	ck_assert_ptr_nonnull(res.documents); /* documents after every accepted update */
 	ck_assert_ptr_nonnull(res.accepted);
@@ -255,8 +259,10 @@ START_TEST(delta_published_when_reported_breaks_sync)
 	struct shadow_update_result res;
 
 	shadow_init(&s);
-	update_ok(&s, "{\"state\":{\"desired\":{\"fw\":\"2.0\"},\"reported\":{\"fw\":\"2.0\"}}}", T0);
-	update_res(&s, "{\"state\":{\"reported\":{\"fw\":\"1.0\"}},\"clientToken\":\"dev\"}", T1, &res);
+	update_ok(&s, "{\"state\":{\"desired\":{\"fw\":\"2.0\"},\"reported\":{\"fw\":\"2.0\"}}}",
+		  T0);
+	update_res(&s, "{\"state\":{\"reported\":{\"fw\":\"1.0\"}},\"clientToken\":\"dev\"}", T1,
+		   &res);
 	/* desired metadata, not the reported write's timestamp */
 	assert_json(res.delta, "{\"state\":{\"fw\":\"2.0\"},"
 			       "\"metadata\":{\"fw\":{\"timestamp\":1718021000}},"
@@ -274,8 +280,9 @@ START_TEST(unchanged_delta_republished_after_unrelated_update)
 	shadow_init(&s);
 	update_ok(&s, "{\"state\":{\"desired\":{\"a\":1},\"reported\":{\"a\":0}}}", T0);
 	update_res(&s, "{\"state\":{\"reported\":{\"other\":true}}}", T1, &res);
-	assert_json(res.delta, "{\"state\":{\"a\":1},\"metadata\":{\"a\":{\"timestamp\":1718021000}},"
-			       "\"version\":2,\"timestamp\":1718022000}");
+	assert_json(res.delta,
+		    "{\"state\":{\"a\":1},\"metadata\":{\"a\":{\"timestamp\":1718021000}},"
+		    "\"version\":2,\"timestamp\":1718022000}");
 	shadow_update_result_cleanup(&res);
 	shadow_cleanup(&s);
 }
@@ -322,21 +329,30 @@ struct err_row {
 /* every row of the spec 6.7 table, and the spec 7 REST error types */
 static const struct err_row err_rows[] = {
 	{ SHADOW_ERR_INVALID_JSON, 400, "Invalid JSON", "InvalidRequestException" },
-	{ SHADOW_ERR_MISSING_STATE, 400, "Missing required node: state", "InvalidRequestException" },
-	{ SHADOW_ERR_STATE_NOT_OBJECT, 400, "State node must be an object", "InvalidRequestException" },
-	{ SHADOW_ERR_DESIRED_NOT_OBJECT, 400, "Desired node must be an object", "InvalidRequestException" },
-	{ SHADOW_ERR_REPORTED_NOT_OBJECT, 400, "Reported node must be an object", "InvalidRequestException" },
-	{ SHADOW_ERR_INVALID_STATE_NODE, 400, "State contains an invalid node: 'x'", "InvalidRequestException" },
+	{ SHADOW_ERR_MISSING_STATE, 400, "Missing required node: state",
+	  "InvalidRequestException" },
+	{ SHADOW_ERR_STATE_NOT_OBJECT, 400, "State node must be an object",
+	  "InvalidRequestException" },
+	{ SHADOW_ERR_DESIRED_NOT_OBJECT, 400, "Desired node must be an object",
+	  "InvalidRequestException" },
+	{ SHADOW_ERR_REPORTED_NOT_OBJECT, 400, "Reported node must be an object",
+	  "InvalidRequestException" },
+	{ SHADOW_ERR_INVALID_STATE_NODE, 400, "State contains an invalid node: 'x'",
+	  "InvalidRequestException" },
 	{ SHADOW_ERR_INVALID_VERSION, 400, "Invalid version", "InvalidRequestException" },
 	{ SHADOW_ERR_INVALID_CLIENT_TOKEN, 400, "Invalid clientToken", "InvalidRequestException" },
-	{ SHADOW_ERR_TOO_DEEP, 400, "JSON contains too many levels of nesting; maximum is 6", "InvalidRequestException" },
+	{ SHADOW_ERR_TOO_DEEP, 400, "JSON contains too many levels of nesting; maximum is 6",
+	  "InvalidRequestException" },
 	{ SHADOW_ERR_UNAUTHORIZED, 401, "Unauthorized", "UnauthorizedException" },
 	{ SHADOW_ERR_FORBIDDEN, 403, "Forbidden", "ForbiddenException" },
 	{ SHADOW_ERR_THING_NOT_FOUND, 404, "Thing not found", "ResourceNotFoundException" },
-	{ SHADOW_ERR_NOT_FOUND, 404, "No shadow exists with name: 'x'", "ResourceNotFoundException" },
+	{ SHADOW_ERR_NOT_FOUND, 404, "No shadow exists with name: 'x'",
+	  "ResourceNotFoundException" },
 	{ SHADOW_ERR_VERSION_CONFLICT, 409, "Version conflict", "ConflictException" },
-	{ SHADOW_ERR_TOO_LARGE, 413, "The payload exceeds the maximum size allowed", "RequestEntityTooLargeException" },
-	{ SHADOW_ERR_UNSUPPORTED_ENCODING, 415, "Unsupported documented encoding; supported encoding is UTF-8",
+	{ SHADOW_ERR_TOO_LARGE, 413, "The payload exceeds the maximum size allowed",
+	  "RequestEntityTooLargeException" },
+	{ SHADOW_ERR_UNSUPPORTED_ENCODING, 415,
+	  "Unsupported documented encoding; supported encoding is UTF-8",
 	  "UnsupportedDocumentEncodingException" },
 	{ SHADOW_ERR_THROTTLED, 429, "Rate exceeded", "ThrottlingException" },
 	{ SHADOW_ERR_INTERNAL, 500, "Internal service failure", "InternalFailureException" },
@@ -360,7 +376,8 @@ START_TEST(error_names_and_out_of_range)
 	int code = 0;
 	char small[8];
 
-	ck_assert_str_eq(shadow_err_name(SHADOW_ERR_VERSION_CONFLICT), "SHADOW_ERR_VERSION_CONFLICT");
+	ck_assert_str_eq(shadow_err_name(SHADOW_ERR_VERSION_CONFLICT),
+			 "SHADOW_ERR_VERSION_CONFLICT");
 	ck_assert_str_eq(shadow_err_name(SHADOW_OK), "SHADOW_OK");
 	ck_assert_str_eq(shadow_err_name(SHADOW_ERR__COUNT), "?");
 	ck_assert_int_eq(shadow_err_code(SHADOW_ERR__COUNT), 500);
@@ -388,10 +405,9 @@ START_TEST(token_request_parse_cases)
 	ck_assert(!t.has_client_token);
 	ck_assert_int_eq(shadow_token_request_parse(NULL, 0, &t, &code, msg, sizeof(msg)),
 			 SHADOW_OK);
-	ck_assert_int_eq(
-		shadow_token_request_parse("{\"clientToken\":\"g-1\",\"x\":1}", 27, &t, &code, msg,
-					   sizeof(msg)),
-		SHADOW_OK);
+	ck_assert_int_eq(shadow_token_request_parse("{\"clientToken\":\"g-1\",\"x\":1}", 27, &t,
+						    &code, msg, sizeof(msg)),
+			 SHADOW_OK);
 	ck_assert(t.has_client_token);
 	ck_assert_str_eq(t.client_token, "g-1");
 	ck_assert_int_eq(shadow_token_request_parse("{}", 2, &t, &code, msg, sizeof(msg)),
@@ -401,13 +417,13 @@ START_TEST(token_request_parse_cases)
 			 SHADOW_ERR_INVALID_JSON);
 	ck_assert_int_eq(code, 400);
 	ck_assert_str_eq(msg, "Invalid JSON");
-	ck_assert_int_eq(shadow_token_request_parse(tok65, strlen(tok65), &t, &code, msg,
-						    sizeof(msg)),
-			 SHADOW_ERR_INVALID_CLIENT_TOKEN);
+	ck_assert_int_eq(
+		shadow_token_request_parse(tok65, strlen(tok65), &t, &code, msg, sizeof(msg)),
+		SHADOW_ERR_INVALID_CLIENT_TOKEN);
 	ck_assert_str_eq(msg, "Invalid clientToken");
-	ck_assert_int_eq(shadow_token_request_parse("{\"clientToken\":[]}", 18, &t, &code, msg,
-						    sizeof(msg)),
-			 SHADOW_ERR_INVALID_CLIENT_TOKEN);
+	ck_assert_int_eq(
+		shadow_token_request_parse("{\"clientToken\":[]}", 18, &t, &code, msg, sizeof(msg)),
+		SHADOW_ERR_INVALID_CLIENT_TOKEN);
 	ck_assert_int_eq(shadow_token_request_parse("\"\xff\"", 3, &t, &code, msg, sizeof(msg)),
 			 SHADOW_ERR_UNSUPPORTED_ENCODING);
 	ck_assert_int_eq(code, 415);
@@ -455,7 +471,8 @@ START_TEST(stored_document_rejects_bad_shapes)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *doc = J(bad[i]);
 
-		ck_assert_msg(shadow_from_document(doc, &s) == SHADOW_ERR_INVALID_JSON, "%s", bad[i]);
+		ck_assert_msg(shadow_from_document(doc, &s) == SHADOW_ERR_INVALID_JSON, "%s",
+			      bad[i]);
 		ck_assert(!s.is_present);
 		ck_assert_ptr_null(s.desired);
 		json_decref(doc);
@@ -477,9 +494,11 @@ START_TEST(metadata_for_mirrors_value_spec_6_3)
 	json_t *v = J("{\"a\":1,\"b\":[1,{\"c\":\"x\",\"d\":[]},[true]],\"e\":{},\"n\":null}");
 	json_t *m = shadow_metadata_for(v, 9);
 
-	assert_json(m, "{\"a\":{\"timestamp\":9},"
-		       "\"b\":[{\"timestamp\":9},{\"c\":{\"timestamp\":9},\"d\":[]},[{\"timestamp\":9}]],"
-		       "\"e\":{},\"n\":{\"timestamp\":9}}");
+	assert_json(
+		m,
+		"{\"a\":{\"timestamp\":9},"
+		"\"b\":[{\"timestamp\":9},{\"c\":{\"timestamp\":9},\"d\":[]},[{\"timestamp\":9}]],"
+		"\"e\":{},\"n\":{\"timestamp\":9}}");
 	json_decref(m);
 	json_decref(v);
 }

@@ -103,10 +103,13 @@ struct parse_case {
 };
 
 static const struct parse_case parse_cases[] = {
-	{ "6.7 empty payload is Invalid JSON", "", 0, SHADOW_ERR_INVALID_JSON, 400, "Invalid JSON" },
+	{ "6.7 empty payload is Invalid JSON", "", 0, SHADOW_ERR_INVALID_JSON, 400,
+	  "Invalid JSON" },
 	{ "6.7 unparseable", "{\"state\":", 0, SHADOW_ERR_INVALID_JSON, 400, "Invalid JSON" },
-	{ "6.7 trailing garbage", "{\"state\":{}} x", 0, SHADOW_ERR_INVALID_JSON, 400, "Invalid JSON" },
-	{ "1.4 top level array", "[{\"state\":{}}]", 0, SHADOW_ERR_INVALID_JSON, 400, "Invalid JSON" },
+	{ "6.7 trailing garbage", "{\"state\":{}} x", 0, SHADOW_ERR_INVALID_JSON, 400,
+	  "Invalid JSON" },
+	{ "1.4 top level array", "[{\"state\":{}}]", 0, SHADOW_ERR_INVALID_JSON, 400,
+	  "Invalid JSON" },
 	{ "1.4 top level scalar", "5", 0, SHADOW_ERR_INVALID_JSON, 400, "Invalid JSON" },
 	{ "duplicate keys rejected", "{\"state\":{},\"state\":{}}", 0, SHADOW_ERR_INVALID_JSON, 400,
 	  "Invalid JSON" },
@@ -136,16 +139,16 @@ static const struct parse_case parse_cases[] = {
 	  SHADOW_ERR_INVALID_STATE_NODE, 400, "State contains an invalid node: 'delta'" },
 	{ "6.7 state with unknown key", "{\"state\":{\"desired\":{},\"foo\":1}}", 0,
 	  SHADOW_ERR_INVALID_STATE_NODE, 400, "State contains an invalid node: 'foo'" },
-	{ "6.7 desired scalar", "{\"state\":{\"desired\":1}}", 0, SHADOW_ERR_DESIRED_NOT_OBJECT, 400,
-	  "Desired node must be an object" },
-	{ "6.7 desired array", "{\"state\":{\"desired\":[1]}}", 0, SHADOW_ERR_DESIRED_NOT_OBJECT, 400,
-	  "Desired node must be an object" },
+	{ "6.7 desired scalar", "{\"state\":{\"desired\":1}}", 0, SHADOW_ERR_DESIRED_NOT_OBJECT,
+	  400, "Desired node must be an object" },
+	{ "6.7 desired array", "{\"state\":{\"desired\":[1]}}", 0, SHADOW_ERR_DESIRED_NOT_OBJECT,
+	  400, "Desired node must be an object" },
 	{ "6.7 reported string", "{\"state\":{\"reported\":\"x\"}}", 0,
 	  SHADOW_ERR_REPORTED_NOT_OBJECT, 400, "Reported node must be an object" },
-	{ "6.7 version string", "{\"state\":{},\"version\":\"3\"}", 0, SHADOW_ERR_INVALID_VERSION, 400,
-	  "Invalid version" },
-	{ "6.7 version negative", "{\"state\":{},\"version\":-1}", 0, SHADOW_ERR_INVALID_VERSION, 400,
-	  "Invalid version" },
+	{ "6.7 version string", "{\"state\":{},\"version\":\"3\"}", 0, SHADOW_ERR_INVALID_VERSION,
+	  400, "Invalid version" },
+	{ "6.7 version negative", "{\"state\":{},\"version\":-1}", 0, SHADOW_ERR_INVALID_VERSION,
+	  400, "Invalid version" },
 	{ "6.7 version fractional", "{\"state\":{},\"version\":1.5}", 0, SHADOW_ERR_INVALID_VERSION,
 	  400, "Invalid version" },
 	{ "6.7 version bool", "{\"state\":{},\"version\":true}", 0, SHADOW_ERR_INVALID_VERSION, 400,
@@ -168,13 +171,12 @@ static const struct parse_case parse_cases[] = {
 	{ "6.7 depth 7 object",
 	  "{\"state\":{\"desired\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":1}}}}}}}}}", 0,
 	  SHADOW_ERR_TOO_DEEP, 400, "JSON contains too many levels of nesting; maximum is 6" },
-	{ "6.7 depth 7 via arrays",
-	  "{\"state\":{\"reported\":{\"a\":[[[[[[1]]]]]]}}}", 0,
+	{ "6.7 depth 7 via arrays", "{\"state\":{\"reported\":{\"a\":[[[[[[1]]]]]]}}}", 0,
 	  SHADOW_ERR_TOO_DEEP, 400, "JSON contains too many levels of nesting; maximum is 6" },
 	{ "6.4 null element in array", "{\"state\":{\"desired\":{\"z\":[1,null]}}}", 0,
 	  SHADOW_ERR_NULL_IN_ARRAY, 400, "Invalid JSON: arrays must not contain null values" },
-	{ "6.4 null inside object inside array", "{\"state\":{\"desired\":{\"z\":[{\"a\":null}]}}}", 0,
-	  SHADOW_ERR_NULL_IN_ARRAY, 400, "Invalid JSON: arrays must not contain null values" },
+	{ "6.4 null inside object inside array", "{\"state\":{\"desired\":{\"z\":[{\"a\":null}]}}}",
+	  0, SHADOW_ERR_NULL_IN_ARRAY, 400, "Invalid JSON: arrays must not contain null values" },
 	{ "6.4 null inside nested array", "{\"state\":{\"reported\":{\"z\":[[null]]}}}", 0,
 	  SHADOW_ERR_NULL_IN_ARRAY, 400, "Invalid JSON: arrays must not contain null values" },
 };
@@ -214,12 +216,14 @@ static const struct accept_case accept_cases[] = {
 	{ "6.7 depth 6 with arrays", "{\"state\":{\"reported\":{\"a\":[[[[[1]]]]]}}}" },
 	{ "6.7 empty container at level 6",
 	  "{\"state\":{\"desired\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":[]}}}}}}}" },
-	{ "6.4 null deletes are allowed in objects", "{\"state\":{\"desired\":{\"a\":null,\"b\":{\"c\":null}}}}" },
+	{ "6.4 null deletes are allowed in objects",
+	  "{\"state\":{\"desired\":{\"a\":null,\"b\":{\"c\":null}}}}" },
 	{ "version null = no check", "{\"state\":{},\"version\":null}" },
 	{ "1.1 clientToken of exactly 64 bytes",
 	  "{\"state\":{},\"clientToken\":\"1234567890123456789012345678901234567890123456789012345678901234\"}" },
 	{ "empty clientToken", "{\"state\":{},\"clientToken\":\"\"}" },
-	{ "valid multi-byte UTF-8", "{\"state\":{\"desired\":{\"\xe1\x88\xb4\":\"\xf0\x9f\x98\x80\"}}}" },
+	{ "valid multi-byte UTF-8",
+	  "{\"state\":{\"desired\":{\"\xe1\x88\xb4\":\"\xf0\x9f\x98\x80\"}}}" },
 };
 
 START_TEST(parse_accepts_valid_requests)
@@ -228,8 +232,8 @@ START_TEST(parse_accepts_valid_requests)
 	struct shadow_update u;
 	int code = 0;
 	char msg[SHADOW_MSG_MAX] = "";
-	enum shadow_err err = shadow_update_parse(c->payload, strlen(c->payload), &u, &code, msg,
-						  sizeof(msg));
+	enum shadow_err err =
+		shadow_update_parse(c->payload, strlen(c->payload), &u, &code, msg, sizeof(msg));
 
 	ck_assert_msg(err == SHADOW_OK, "%s: %s (%s)", c->name, shadow_err_name(err), msg);
 	ck_assert_int_eq(code, 200);
@@ -240,8 +244,9 @@ END_TEST
 
 START_TEST(parse_fields_spec_6_4_request)
 {
-	const char *p = "{ \"state\": { \"desired\": { \"mode\": \"eco\", \"zones\": [\"a\", \"c\"],"
-			" \"legacy\": null } }, \"clientToken\": \"u-88\", \"version\": 11 }";
+	const char *p =
+		"{ \"state\": { \"desired\": { \"mode\": \"eco\", \"zones\": [\"a\", \"c\"],"
+		" \"legacy\": null } }, \"clientToken\": \"u-88\", \"version\": 11 }";
 	struct shadow_update u;
 	int code;
 	char msg[SHADOW_MSG_MAX];
@@ -349,12 +354,12 @@ END_TEST
 
 /* ---- merge, metadata, versions (spec 6.4) ---- */
 
-#define SPEC_PREV_V11 \
-	"{\"state\":{\"desired\":{\"mode\":\"boost\",\"legacy\":1},\"reported\":{\"mode\":\"boost\"}}," \
+#define SPEC_PREV_V11                                                                                            \
+	"{\"state\":{\"desired\":{\"mode\":\"boost\",\"legacy\":1},\"reported\":{\"mode\":\"boost\"}},"          \
 	"\"metadata\":{\"desired\":{\"mode\":{\"timestamp\":1718021000},\"legacy\":{\"timestamp\":1718020000}}," \
 	"\"reported\":{\"mode\":{\"timestamp\":1718021500}}},\"version\":11}"
 
-#define SPEC_REQUEST \
+#define SPEC_REQUEST                                                                                        \
 	"{ \"state\": { \"desired\": { \"mode\": \"eco\", \"zones\": [\"a\", \"c\"], \"legacy\": null } }," \
 	"  \"clientToken\": \"u-88\", \"version\": 11 }"
 
@@ -367,19 +372,19 @@ START_TEST(update_spec_6_4_example_accepted_echoes_request)
 
 	load_shadow(SPEC_PREV_V11, &cur);
 	ck_assert_int_eq(update(&cur, SPEC_REQUEST, T1, NULL, &next, &res, &code, msg), SHADOW_OK);
-	assert_json(res.accepted,
-		    "{\"state\":{\"desired\":{\"mode\":\"eco\",\"zones\":[\"a\",\"c\"],\"legacy\":null}},"
-		    "\"metadata\":{\"desired\":{\"mode\":{\"timestamp\":1718022000},"
-		    "\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}],"
-		    "\"legacy\":{\"timestamp\":1718022000}}},"
-		    "\"version\":12,\"timestamp\":1718022000,\"clientToken\":\"u-88\"}");
+	assert_json(
+		res.accepted,
+		"{\"state\":{\"desired\":{\"mode\":\"eco\",\"zones\":[\"a\",\"c\"],\"legacy\":null}},"
+		"\"metadata\":{\"desired\":{\"mode\":{\"timestamp\":1718022000},"
+		"\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}],"
+		"\"legacy\":{\"timestamp\":1718022000}}},"
+		"\"version\":12,\"timestamp\":1718022000,\"clientToken\":\"u-88\"}");
 	/* stored: legacy deleted with its metadata, untouched metadata kept */
-	assert_stored(&next,
-		      "{\"state\":{\"desired\":{\"mode\":\"eco\",\"zones\":[\"a\",\"c\"]},"
-		      "\"reported\":{\"mode\":\"boost\"}},"
-		      "\"metadata\":{\"desired\":{\"mode\":{\"timestamp\":1718022000},"
-		      "\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}]},"
-		      "\"reported\":{\"mode\":{\"timestamp\":1718021500}}},\"version\":12}");
+	assert_stored(&next, "{\"state\":{\"desired\":{\"mode\":\"eco\",\"zones\":[\"a\",\"c\"]},"
+			     "\"reported\":{\"mode\":\"boost\"}},"
+			     "\"metadata\":{\"desired\":{\"mode\":{\"timestamp\":1718022000},"
+			     "\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}]},"
+			     "\"reported\":{\"mode\":{\"timestamp\":1718021500}}},\"version\":12}");
 	ck_assert(next.is_present);
 	ck_assert_int_eq(next.version, 12);
 	shadow_cleanup(&cur);
@@ -397,19 +402,19 @@ START_TEST(update_spec_6_5_delta_and_documents)
 
 	load_shadow(SPEC_PREV_V11, &cur);
 	ck_assert_int_eq(update(&cur, SPEC_REQUEST, T1, NULL, &next, &res, &code, msg), SHADOW_OK);
-	assert_json(res.delta,
-		    "{\"state\":{\"mode\":\"eco\",\"zones\":[\"a\",\"c\"]},"
-		    "\"metadata\":{\"mode\":{\"timestamp\":1718022000},"
-		    "\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}]},"
-		    "\"version\":12,\"timestamp\":1718022000,\"clientToken\":\"u-88\"}");
-	assert_json(res.documents,
-		    "{\"previous\":" SPEC_PREV_V11 ","
-		    "\"current\":{\"state\":{\"desired\":{\"mode\":\"eco\",\"zones\":[\"a\",\"c\"]},"
-		    "\"reported\":{\"mode\":\"boost\"}},"
-		    "\"metadata\":{\"desired\":{\"mode\":{\"timestamp\":1718022000},"
-		    "\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}]},"
-		    "\"reported\":{\"mode\":{\"timestamp\":1718021500}}},\"version\":12},"
-		    "\"timestamp\":1718022000,\"clientToken\":\"u-88\"}");
+	assert_json(res.delta, "{\"state\":{\"mode\":\"eco\",\"zones\":[\"a\",\"c\"]},"
+			       "\"metadata\":{\"mode\":{\"timestamp\":1718022000},"
+			       "\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}]},"
+			       "\"version\":12,\"timestamp\":1718022000,\"clientToken\":\"u-88\"}");
+	assert_json(
+		res.documents,
+		"{\"previous\":" SPEC_PREV_V11 ","
+		"\"current\":{\"state\":{\"desired\":{\"mode\":\"eco\",\"zones\":[\"a\",\"c\"]},"
+		"\"reported\":{\"mode\":\"boost\"}},"
+		"\"metadata\":{\"desired\":{\"mode\":{\"timestamp\":1718022000},"
+		"\"zones\":[{\"timestamp\":1718022000},{\"timestamp\":1718022000}]},"
+		"\"reported\":{\"mode\":{\"timestamp\":1718021500}}},\"version\":12},"
+		"\"timestamp\":1718022000,\"clientToken\":\"u-88\"}");
 	/* neither side of documents contains delta (6.5) */
 	ck_assert_ptr_null(json_object_get(
 		json_object_get(json_object_get(res.documents, "current"), "state"), "delta"));
@@ -426,17 +431,18 @@ START_TEST(update_creates_shadow_at_version_1_without_previous_spec_6_5)
 	int code;
 	char msg[SHADOW_MSG_MAX];
 
-	ck_assert_int_eq(update(NULL, "{\"state\":{\"reported\":{\"fw\":\"1.0.0\"}}}", T0, NULL, &next,
-				&res, &code, msg),
+	ck_assert_int_eq(update(NULL, "{\"state\":{\"reported\":{\"fw\":\"1.0.0\"}}}", T0, NULL,
+				&next, &res, &code, msg),
 			 SHADOW_OK);
 	ck_assert_int_eq(next.version, 1);
 	assert_json(res.accepted, "{\"state\":{\"reported\":{\"fw\":\"1.0.0\"}},"
 				  "\"metadata\":{\"reported\":{\"fw\":{\"timestamp\":1718021000}}},"
 				  "\"version\":1,\"timestamp\":1718021000}");
-	assert_json(res.documents,
-		    "{\"current\":{\"state\":{\"reported\":{\"fw\":\"1.0.0\"}},"
-		    "\"metadata\":{\"reported\":{\"fw\":{\"timestamp\":1718021000}}},\"version\":1},"
-		    "\"timestamp\":1718021000}");
+	assert_json(
+		res.documents,
+		"{\"current\":{\"state\":{\"reported\":{\"fw\":\"1.0.0\"}},"
+		"\"metadata\":{\"reported\":{\"fw\":{\"timestamp\":1718021000}}},\"version\":1},"
+		"\"timestamp\":1718021000}");
 	ck_assert_ptr_null(res.delta); /* nothing desired */
 	shadow_cleanup(&next);
 	shadow_update_result_cleanup(&res);
@@ -448,14 +454,19 @@ START_TEST(update_nested_merge_keeps_untouched_metadata_spec_6_4_rule_1)
 	struct shadow s;
 
 	shadow_init(&s);
-	update_ok(&s, "{\"state\":{\"desired\":{\"fan\":{\"speed\":3,\"dir\":\"cw\"},\"mode\":\"eco\"}}}",
-		  T0);
-	update_ok(&s, "{\"state\":{\"desired\":{\"fan\":{\"speed\":4,\"extra\":{\"x\":true}}}}}", T1);
-	assert_stored(&s, "{\"state\":{\"desired\":{\"fan\":{\"speed\":4,\"dir\":\"cw\",\"extra\":{\"x\":true}},"
-			  "\"mode\":\"eco\"}},"
-			  "\"metadata\":{\"desired\":{\"fan\":{\"speed\":{\"timestamp\":1718022000},"
-			  "\"dir\":{\"timestamp\":1718021000},\"extra\":{\"x\":{\"timestamp\":1718022000}}},"
-			  "\"mode\":{\"timestamp\":1718021000}}},\"version\":2}");
+	update_ok(
+		&s,
+		"{\"state\":{\"desired\":{\"fan\":{\"speed\":3,\"dir\":\"cw\"},\"mode\":\"eco\"}}}",
+		T0);
+	update_ok(&s, "{\"state\":{\"desired\":{\"fan\":{\"speed\":4,\"extra\":{\"x\":true}}}}}",
+		  T1);
+	assert_stored(
+		&s,
+		"{\"state\":{\"desired\":{\"fan\":{\"speed\":4,\"dir\":\"cw\",\"extra\":{\"x\":true}},"
+		"\"mode\":\"eco\"}},"
+		"\"metadata\":{\"desired\":{\"fan\":{\"speed\":{\"timestamp\":1718022000},"
+		"\"dir\":{\"timestamp\":1718021000},\"extra\":{\"x\":{\"timestamp\":1718022000}}},"
+		"\"mode\":{\"timestamp\":1718021000}}},\"version\":2}");
 	shadow_cleanup(&s);
 }
 END_TEST
@@ -465,8 +476,9 @@ START_TEST(update_null_deletes_and_prunes_empty_objects_spec_6_4_rule_2)
 	struct shadow s;
 
 	shadow_init(&s);
-	update_ok(&s, "{\"state\":{\"desired\":{\"a\":{\"b\":{\"c\":1}},\"k\":1},"
-		      "\"reported\":{\"r\":1}}}",
+	update_ok(&s,
+		  "{\"state\":{\"desired\":{\"a\":{\"b\":{\"c\":1}},\"k\":1},"
+		  "\"reported\":{\"r\":1}}}",
 		  T0);
 	/* deleting the only leaf removes b and then a (both emptied by deletion) */
 	update_ok(&s, "{\"state\":{\"desired\":{\"a\":{\"b\":{\"c\":null}}}}}", T1);
@@ -475,12 +487,16 @@ START_TEST(update_null_deletes_and_prunes_empty_objects_spec_6_4_rule_2)
 			  "\"reported\":{\"r\":{\"timestamp\":1718021000}}},\"version\":2}");
 	/* deleting the last key of a section removes the section */
 	update_ok(&s, "{\"state\":{\"desired\":{\"k\":null}}}", T1);
-	assert_stored(&s, "{\"state\":{\"reported\":{\"r\":1}},"
-			  "\"metadata\":{\"reported\":{\"r\":{\"timestamp\":1718021000}}},\"version\":3}");
+	assert_stored(
+		&s,
+		"{\"state\":{\"reported\":{\"r\":1}},"
+		"\"metadata\":{\"reported\":{\"r\":{\"timestamp\":1718021000}}},\"version\":3}");
 	/* deleting a key that does not exist changes nothing but the version */
 	update_ok(&s, "{\"state\":{\"reported\":{\"nope\":null}}}", T2);
-	assert_stored(&s, "{\"state\":{\"reported\":{\"r\":1}},"
-			  "\"metadata\":{\"reported\":{\"r\":{\"timestamp\":1718021000}}},\"version\":4}");
+	assert_stored(
+		&s,
+		"{\"state\":{\"reported\":{\"r\":1}},"
+		"\"metadata\":{\"reported\":{\"r\":{\"timestamp\":1718021000}}},\"version\":4}");
 	shadow_cleanup(&s);
 }
 END_TEST
@@ -508,13 +524,15 @@ START_TEST(update_arrays_replace_wholesale_with_per_element_metadata_spec_6_4_ru
 	struct shadow s;
 
 	shadow_init(&s);
-	update_ok(&s, "{\"state\":{\"reported\":{\"z\":[1,2,3],\"o\":[{\"a\":1,\"b\":[true]},\"s\"]}}}",
+	update_ok(&s,
+		  "{\"state\":{\"reported\":{\"z\":[1,2,3],\"o\":[{\"a\":1,\"b\":[true]},\"s\"]}}}",
 		  T0);
 	update_ok(&s, "{\"state\":{\"reported\":{\"z\":[9]}}}", T1);
-	assert_stored(&s, "{\"state\":{\"reported\":{\"z\":[9],\"o\":[{\"a\":1,\"b\":[true]},\"s\"]}},"
-			  "\"metadata\":{\"reported\":{\"z\":[{\"timestamp\":1718022000}],"
-			  "\"o\":[{\"a\":{\"timestamp\":1718021000},\"b\":[{\"timestamp\":1718021000}]},"
-			  "{\"timestamp\":1718021000}]}},\"version\":2}");
+	assert_stored(
+		&s, "{\"state\":{\"reported\":{\"z\":[9],\"o\":[{\"a\":1,\"b\":[true]},\"s\"]}},"
+		    "\"metadata\":{\"reported\":{\"z\":[{\"timestamp\":1718022000}],"
+		    "\"o\":[{\"a\":{\"timestamp\":1718021000},\"b\":[{\"timestamp\":1718021000}]},"
+		    "{\"timestamp\":1718021000}]}},\"version\":2}");
 	shadow_cleanup(&s);
 }
 END_TEST
@@ -525,8 +543,10 @@ START_TEST(update_type_changes_replace_spec_6_4_rule_3)
 
 	shadow_init(&s);
 	update_ok(&s, "{\"state\":{\"desired\":{\"a\":{\"x\":1},\"b\":5,\"c\":[1]}}}", T0);
-	update_ok(&s, "{\"state\":{\"desired\":{\"a\":7,\"b\":{\"y\":2,\"gone\":null},\"c\":{\"k\":\"v\"}}}}",
-		  T1);
+	update_ok(
+		&s,
+		"{\"state\":{\"desired\":{\"a\":7,\"b\":{\"y\":2,\"gone\":null},\"c\":{\"k\":\"v\"}}}}",
+		T1);
 	assert_stored(&s, "{\"state\":{\"desired\":{\"a\":7,\"b\":{\"y\":2},\"c\":{\"k\":\"v\"}}},"
 			  "\"metadata\":{\"desired\":{\"a\":{\"timestamp\":1718022000},"
 			  "\"b\":{\"y\":{\"timestamp\":1718022000}},"
@@ -583,8 +603,10 @@ START_TEST(update_empty_state_only_bumps_version)
 	shadow_init(&s);
 	update_ok(&s, "{\"state\":{\"reported\":{\"a\":1}}}", T0);
 	update_ok(&s, "{\"state\":{}}", T1);
-	assert_stored(&s, "{\"state\":{\"reported\":{\"a\":1}},"
-			  "\"metadata\":{\"reported\":{\"a\":{\"timestamp\":1718021000}}},\"version\":2}");
+	assert_stored(
+		&s,
+		"{\"state\":{\"reported\":{\"a\":1}},"
+		"\"metadata\":{\"reported\":{\"a\":{\"timestamp\":1718021000}}},\"version\":2}");
 	shadow_cleanup(&s);
 }
 END_TEST
@@ -597,8 +619,9 @@ START_TEST(update_version_conflict_409_spec_6_4_rule_5)
 	char msg[SHADOW_MSG_MAX];
 
 	load_shadow(SPEC_PREV_V11, &cur);
-	ck_assert_int_eq(update(&cur, "{\"state\":{\"reported\":{\"a\":1}},\"version\":10,"
-				      "\"clientToken\":\"u-88\"}",
+	ck_assert_int_eq(update(&cur,
+				"{\"state\":{\"reported\":{\"a\":1}},\"version\":10,"
+				"\"clientToken\":\"u-88\"}",
 				T1, NULL, &next, &res, &code, msg),
 			 SHADOW_ERR_VERSION_CONFLICT);
 	ck_assert_int_eq(code, 409);
@@ -608,13 +631,13 @@ START_TEST(update_version_conflict_409_spec_6_4_rule_5)
 	ck_assert_ptr_null(res.documents);
 	ck_assert_ptr_null(res.delta);
 	/* newer than current is a conflict too */
-	ck_assert_int_eq(update(&cur, "{\"state\":{},\"version\":12}", T1, NULL, &next, &res, &code,
-				msg),
-			 SHADOW_ERR_VERSION_CONFLICT);
+	ck_assert_int_eq(
+		update(&cur, "{\"state\":{},\"version\":12}", T1, NULL, &next, &res, &code, msg),
+		SHADOW_ERR_VERSION_CONFLICT);
 	/* equal version applies */
-	ck_assert_int_eq(update(&cur, "{\"state\":{},\"version\":11}", T1, NULL, &next, &res, &code,
-				msg),
-			 SHADOW_OK);
+	ck_assert_int_eq(
+		update(&cur, "{\"state\":{},\"version\":11}", T1, NULL, &next, &res, &code, msg),
+		SHADOW_OK);
 	ck_assert_int_eq(next.version, 12);
 	shadow_cleanup(&next);
 	shadow_update_result_cleanup(&res);
@@ -634,17 +657,17 @@ START_TEST(update_version_on_new_shadow_only_1_spec_6_4_rule_5)
 	int code;
 	char msg[SHADOW_MSG_MAX];
 
-	ck_assert_int_eq(update(NULL, "{\"state\":{},\"version\":2}", T0, NULL, &next, &res, &code,
-				msg),
-			 SHADOW_ERR_INVALID_VERSION);
+	ck_assert_int_eq(
+		update(NULL, "{\"state\":{},\"version\":2}", T0, NULL, &next, &res, &code, msg),
+		SHADOW_ERR_INVALID_VERSION);
 	ck_assert_int_eq(code, 400);
 	ck_assert_str_eq(msg, "Invalid version");
-	ck_assert_int_eq(update(NULL, "{\"state\":{},\"version\":0}", T0, NULL, &next, &res, &code,
-				msg),
-			 SHADOW_ERR_INVALID_VERSION);
-	ck_assert_int_eq(update(NULL, "{\"state\":{},\"version\":1}", T0, NULL, &next, &res, &code,
-				msg),
-			 SHADOW_OK);
+	ck_assert_int_eq(
+		update(NULL, "{\"state\":{},\"version\":0}", T0, NULL, &next, &res, &code, msg),
+		SHADOW_ERR_INVALID_VERSION);
+	ck_assert_int_eq(
+		update(NULL, "{\"state\":{},\"version\":1}", T0, NULL, &next, &res, &code, msg),
+		SHADOW_OK);
 	ck_assert_int_eq(next.version, 1);
 	shadow_cleanup(&next);
 	shadow_update_result_cleanup(&res);
@@ -660,9 +683,9 @@ START_TEST(update_after_delete_continues_version_spec_6_4_rule_6)
 	char msg[SHADOW_MSG_MAX];
 
 	load_shadow(SPEC_PREV_V11, &cur);
-	ck_assert_int_eq(shadow_delete(&cur, T1, "d-4", "pump-17", &tomb, &reply, &code, msg,
-				       sizeof(msg)),
-			 SHADOW_OK);
+	ck_assert_int_eq(
+		shadow_delete(&cur, T1, "d-4", "pump-17", &tomb, &reply, &code, msg, sizeof(msg)),
+		SHADOW_OK);
 	assert_json(reply, "{\"version\":11,\"timestamp\":1718022000,\"clientToken\":\"d-4\"}");
 	json_decref(reply);
 	ck_assert(!tomb.is_present);
@@ -680,9 +703,9 @@ START_TEST(update_after_delete_continues_version_spec_6_4_rule_6)
 	shadow_update_result_cleanup(&res);
 	shadow_cleanup(&next);
 	/* version on a deleted shadow follows the non-existent rule (only 1) */
-	ck_assert_int_eq(update(&tomb, "{\"state\":{},\"version\":11}", T2, NULL, &next, &res, &code,
-				msg),
-			 SHADOW_ERR_INVALID_VERSION);
+	ck_assert_int_eq(
+		update(&tomb, "{\"state\":{},\"version\":11}", T2, NULL, &next, &res, &code, msg),
+		SHADOW_ERR_INVALID_VERSION);
 	shadow_cleanup(&tomb);
 	shadow_cleanup(&cur);
 }
@@ -772,7 +795,8 @@ static Suite *suite(void)
 	tcase_add_test(apply, update_nested_merge_keeps_untouched_metadata_spec_6_4_rule_1);
 	tcase_add_test(apply, update_null_deletes_and_prunes_empty_objects_spec_6_4_rule_2);
 	tcase_add_test(apply, update_explicit_empty_object_is_kept);
-	tcase_add_test(apply, update_arrays_replace_wholesale_with_per_element_metadata_spec_6_4_rule_3);
+	tcase_add_test(apply,
+		       update_arrays_replace_wholesale_with_per_element_metadata_spec_6_4_rule_3);
 	tcase_add_test(apply, update_type_changes_replace_spec_6_4_rule_3);
 	tcase_add_test(apply, update_section_null_and_state_null_spec_6_4_rule_4);
 	tcase_add_test(apply, update_empty_state_only_bumps_version);

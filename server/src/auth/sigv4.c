@@ -286,6 +286,15 @@ bool sigv4_amz_date_parse(const char *s, int64_t *out)
 	return true;
 }
 
+/* Write v (0 <= v < 10^width) as exactly `width` decimal digits. */
+static void put_digits(char *out, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 bool sigv4_amz_date_format(int64_t t, char out[17])
 {
 	int y, m, d;
@@ -297,8 +306,15 @@ bool sigv4_amz_date_format(int64_t t, char out[17])
 	days = t / 86400;
 	secs = t % 86400;
 	civil_from_days(days, &y, &m, &d);
-	snprintf(out, 17, "%04d%02d%02dT%02d%02d%02dZ", y, m, d, (int)(secs / 3600),
-		 (int)(secs / 60 % 60), (int)(secs % 60));
+	put_digits(out, y, 4);
+	put_digits(out + 4, m, 2);
+	put_digits(out + 6, d, 2);
+	out[8] = 'T';
+	put_digits(out + 9, (int)(secs / 3600), 2);
+	put_digits(out + 11, (int)(secs / 60 % 60), 2);
+	put_digits(out + 13, (int)(secs % 60), 2);
+	out[15] = 'Z';
+	out[16] = '\0';
 	return true;
 }
 
@@ -355,7 +371,7 @@ bool sigv4_canonical_uri(const char *raw_path, struct buf *out)
 }
 
 struct qpair {
-	char *key; /* encoded */
+	char *key;   /* encoded */
 	char *value; /* encoded */
 };
 
@@ -691,7 +707,8 @@ static enum sigv4_err check_fields(const struct sigv4_request *req, int64_t now_
 	memcpy(out->date, parts[1], 8);
 	out->date[8] = '\0';
 	if (!copy_part(out->region, sizeof(out->region), parts[2], lens[2], is_scope_char))
-		return fail(err, SIGV4_ERR_BAD_SCOPE, "Credential should be scoped to a valid region.");
+		return fail(err, SIGV4_ERR_BAD_SCOPE,
+			    "Credential should be scoped to a valid region.");
 	if (!copy_part(out->service, sizeof(out->service), parts[3], lens[3], is_scope_char))
 		return fail(err, SIGV4_ERR_BAD_SCOPE,
 			    "Credential should be scoped to a valid service.");
@@ -700,10 +717,12 @@ static enum sigv4_err check_fields(const struct sigv4_request *req, int64_t now_
 			    "Credential should be scoped with a valid terminator: 'aws4_request'.");
 	if (opt && opt->region && strcmp(opt->region, out->region) != 0)
 		return fail(err, SIGV4_ERR_BAD_SCOPE,
-			    "Credential should be scoped to a valid region, not '%s'.", out->region);
+			    "Credential should be scoped to a valid region, not '%s'.",
+			    out->region);
 
 	if (strlen(raw->signature) != 64 || !is_hex64(raw->signature))
-		return fail(err, SIGV4_ERR_MALFORMED, "Signature must be 64 hexadecimal characters");
+		return fail(err, SIGV4_ERR_MALFORMED,
+			    "Signature must be 64 hexadecimal characters");
 	for (size_t i = 0; i < 64; i++)
 		out->signature[i] = lower(raw->signature[i]);
 	out->signature[64] = '\0';
@@ -738,10 +757,11 @@ static enum sigv4_err check_fields(const struct sigv4_request *req, int64_t now_
 		return fail(err, SIGV4_ERR_MALFORMED,
 			    "X-Amz-Date must be in the ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'");
 	if (memcmp(out->amz_date, out->date, 8) != 0)
-		return fail(err, SIGV4_ERR_BAD_SCOPE,
-			    "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
-			    "of date from HTTP: '%s' != '%.8s', from '%s'.",
-			    out->date, out->amz_date, out->amz_date);
+		return fail(
+			err, SIGV4_ERR_BAD_SCOPE,
+			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
+			"of date from HTTP: '%s' != '%.8s', from '%s'.",
+			out->date, out->amz_date, out->amz_date);
 
 	if (now_s < out->request_time_s - skew) {
 		char limit[17] = "?";
@@ -825,15 +845,16 @@ static enum sigv4_err parse_authorization(const char *h, char *cred, char *sh, c
 		return fail(err, SIGV4_ERR_MALFORMED, "%s%s%s",
 			    seen[0] ? "" : "Authorization header requires 'Credential' parameter. ",
 			    seen[2] ? "" : "Authorization header requires 'Signature' parameter. ",
-			    seen[1] ? "" : "Authorization header requires 'SignedHeaders' parameter.");
+			    seen[1] ? ""
+				    : "Authorization header requires 'SignedHeaders' parameter.");
 	return SIGV4_OK;
 }
 
 /* The X-Amz-* parameters of the presigned form, decoded. */
 enum { Q_ALGORITHM, Q_CREDENTIAL, Q_DATE, Q_EXPIRES, Q_SIGNED_HEADERS, Q_SIGNATURE, Q_COUNT };
 static const char *const query_keys[Q_COUNT] = {
-	"X-Amz-Algorithm",	"X-Amz-Credential",    "X-Amz-Date",
-	"X-Amz-Expires",	"X-Amz-SignedHeaders", "X-Amz-Signature",
+	"X-Amz-Algorithm", "X-Amz-Credential",	  "X-Amz-Date",
+	"X-Amz-Expires",   "X-Amz-SignedHeaders", "X-Amz-Signature",
 };
 
 /*
@@ -868,10 +889,12 @@ static enum sigv4_err scan_query(const char *q, char vals[Q_COUNT][QUERY_PARAM_V
 
 				if (seen[i])
 					return fail(err, SIGV4_ERR_MALFORMED,
-						    "Query parameter %s is repeated", query_keys[i]);
+						    "Query parameter %s is repeated",
+						    query_keys[i]);
 				if (vlen > QUERY_PARAM_VALUE_MAX)
 					return fail(err, SIGV4_ERR_MALFORMED,
-						    "Query parameter %s is too long", query_keys[i]);
+						    "Query parameter %s is too long",
+						    query_keys[i]);
 				pct_decode(q + eq + (eq < k), vlen, vals[i]);
 				seen[i] = true;
 				*any = true;
@@ -910,9 +933,10 @@ enum sigv4_err sigv4_parse(const struct sigv4_request *req, int64_t now_s,
 	if (rc)
 		goto out;
 	if (authz && in_query) {
-		rc = fail(err, SIGV4_ERR_MALFORMED,
-			  "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter "
-			  "or the Authorization header should be specified");
+		rc = fail(
+			err, SIGV4_ERR_MALFORMED,
+			"Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter "
+			"or the Authorization header should be specified");
 		goto out;
 	}
 	if (!authz && !in_query) {
@@ -935,9 +959,10 @@ enum sigv4_err sigv4_parse(const struct sigv4_request *req, int64_t now_s,
 		raw.signature = sig;
 		raw.amz_date = sigv4_header_find(req, "x-amz-date");
 		if (!raw.amz_date) {
-			rc = fail(err, SIGV4_ERR_MISSING_DATE,
-				  "Authorization header requires existence of either a 'X-Amz-Date' "
-				  "or a 'Date' header.");
+			rc = fail(
+				err, SIGV4_ERR_MISSING_DATE,
+				"Authorization header requires existence of either a 'X-Amz-Date' "
+				"or a 'Date' header.");
 			goto out;
 		}
 		if (header_count(req, "x-amz-date") > 1) {
@@ -949,7 +974,8 @@ enum sigv4_err sigv4_parse(const struct sigv4_request *req, int64_t now_s,
 		for (size_t i = 0; i < Q_COUNT; i++) {
 			if (!seen[i]) {
 				rc = fail(err,
-					  i == Q_DATE ? SIGV4_ERR_MISSING_DATE : SIGV4_ERR_MALFORMED,
+					  i == Q_DATE ? SIGV4_ERR_MISSING_DATE
+						      : SIGV4_ERR_MALFORMED,
 					  "Query-string authentication requires the %s parameter",
 					  query_keys[i]);
 				goto out;
@@ -962,7 +988,8 @@ enum sigv4_err sigv4_parse(const struct sigv4_request *req, int64_t now_s,
 		}
 		if (strlen(vals[Q_EXPIRES]) == 0 || strlen(vals[Q_EXPIRES]) > 7 ||
 		    !is_digits(vals[Q_EXPIRES], strlen(vals[Q_EXPIRES])) ||
-		    atol(vals[Q_EXPIRES]) < 1 || atol(vals[Q_EXPIRES]) > SIGV4_MAX_PRESIGN_EXPIRES_S) {
+		    atol(vals[Q_EXPIRES]) < 1 ||
+		    atol(vals[Q_EXPIRES]) > SIGV4_MAX_PRESIGN_EXPIRES_S) {
 			rc = fail(err, SIGV4_ERR_MALFORMED,
 				  "X-Amz-Expires must be an integer from 1 to %d seconds",
 				  SIGV4_MAX_PRESIGN_EXPIRES_S);
@@ -990,9 +1017,8 @@ out:
 /* ---- verification ---- */
 
 /* Decide the payload hash line of the canonical request (spec 8.2 step 1). */
-static enum sigv4_err payload_hash(const struct sigv4_request *req,
-				   const struct sigv4_options *opt, char out[65],
-				   struct sigv4_error *err)
+static enum sigv4_err payload_hash(const struct sigv4_request *req, const struct sigv4_options *opt,
+				   char out[65], struct sigv4_error *err)
 {
 	const char *h = sigv4_header_find(req, "x-amz-content-sha256");
 
@@ -1009,9 +1035,10 @@ static enum sigv4_err payload_hash(const struct sigv4_request *req,
 				    "x-amz-content-sha256 must be the hex SHA-256 of the payload "
 				    "(chunked signing is not supported)");
 		if (req->payload_sha256_hex && strcasecmp(h, req->payload_sha256_hex) != 0)
-			return fail(err, SIGV4_ERR_CONTENT_SHA256_MISMATCH,
-				    "The provided 'x-amz-content-sha256' header does not match what "
-				    "was computed.");
+			return fail(
+				err, SIGV4_ERR_CONTENT_SHA256_MISMATCH,
+				"The provided 'x-amz-content-sha256' header does not match what "
+				"was computed.");
 		memcpy(out, h, 65); /* signed verbatim, as the client sent it */
 		return SIGV4_OK;
 	}
@@ -1049,8 +1076,9 @@ enum sigv4_err sigv4_verify(const struct sigv4_request *req, const struct sigv4_
 							   : "out of memory");
 		goto out;
 	}
-	if (!secret || !sigv4_string_to_sign(auth->amz_date, auth->date, auth->region,
-					     auth->service, creq.data, &sts) ||
+	if (!secret ||
+	    !sigv4_string_to_sign(auth->amz_date, auth->date, auth->region, auth->service,
+				  creq.data, &sts) ||
 	    !sigv4_signing_key(secret, auth->date, auth->region, auth->service, key) ||
 	    !sigv4_signature_hex(key, sts.data, sig)) {
 		rc = fail(err, SIGV4_ERR_INTERNAL, "signature computation failed");
@@ -1172,14 +1200,15 @@ static bool sign_input_ok(const struct sigv4_sign_input *in)
 
 enum sigv4_err sigv4_sign(const struct sigv4_sign_input *in, char *out, size_t out_size)
 {
-	struct sigv4_request req = { in->method, in->path, in->query, in->headers, in->n_headers,
-				     NULL };
+	struct sigv4_request req = { in->method,  in->path,	 in->query,
+				     in->headers, in->n_headers, NULL };
 	char list[SIGV4_SIGNED_HEADERS_MAX + 1];
 	char sig[65];
 	enum sigv4_err rc;
 	int n;
 
-	if (!sign_input_ok(in) || !sign_header_list(in->headers, in->n_headers, list, sizeof(list)) ||
+	if (!sign_input_ok(in) ||
+	    !sign_header_list(in->headers, in->n_headers, list, sizeof(list)) ||
 	    !list_has(list, "host") || !list_has(list, "x-amz-date"))
 		return SIGV4_ERR_MALFORMED;
 	rc = compute_signature(in, &req, list, sig);
@@ -1187,13 +1216,12 @@ enum sigv4_err sigv4_sign(const struct sigv4_sign_input *in, char *out, size_t o
 		return rc;
 	n = snprintf(out, out_size,
 		     "%s Credential=%s/%.8s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",
-		     SIGV4_ALGORITHM, in->access_key_id, in->amz_date, in->region, in->service, list,
-		     sig);
+		     SIGV4_ALGORITHM, in->access_key_id, in->amz_date, in->region, in->service,
+		     list, sig);
 	return (n < 0 || (size_t)n >= out_size) ? SIGV4_ERR_MALFORMED : SIGV4_OK;
 }
 
-enum sigv4_err sigv4_presign(const struct sigv4_sign_input *in, int64_t expires_s,
-			     struct buf *out)
+enum sigv4_err sigv4_presign(const struct sigv4_sign_input *in, int64_t expires_s, struct buf *out)
 {
 	struct sigv4_request req = { in->method, in->path, NULL, in->headers, in->n_headers, NULL };
 	char list[SIGV4_SIGNED_HEADERS_MAX + 1];

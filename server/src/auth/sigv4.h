@@ -24,13 +24,13 @@
 #include "core/buf.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
-#define SIGV4_DEFAULT_MAX_SKEW_S 900 /* spec 8.2 item 4: 15 minutes */
+#define SIGV4_DEFAULT_MAX_SKEW_S 900	   /* spec 8.2 item 4: 15 minutes */
 #define SIGV4_MAX_PRESIGN_EXPIRES_S 604800 /* 7 days, the AWS maximum for X-Amz-Expires */
 #define SIGV4_ACCESS_KEY_MAX 128
 #define SIGV4_SECRET_MAX 128
-#define SIGV4_SCOPE_PART_MAX 63 /* region and service */
+#define SIGV4_SCOPE_PART_MAX 63	      /* region and service */
 #define SIGV4_SIGNED_HEADERS_MAX 1024 /* bytes of the SignedHeaders list */
-#define SIGV4_MAX_SIGNED_HEADERS 64 /* entries in it */
+#define SIGV4_MAX_SIGNED_HEADERS 64   /* entries in it */
 #define SIGV4_AUTH_HEADER_MAX 4096
 #define SIGV4_MESSAGE_MAX 256
 /* hex SHA-256 of the empty body (GET, DELETE) */
@@ -40,28 +40,31 @@
  * X(enum, HTTP status, AWS error type for x-amzn-ErrorType). Per spec 8.2: garbled or missing
  * authentication and bad signatures are 403; an unknown key is UnrecognizedClientException.
  */
-#define SIGV4_ERRORS(X) \
-	X(SIGV4_OK, 200, "") \
-	X(SIGV4_ERR_MISSING_AUTH, 403, "MissingAuthenticationTokenException") \
-	X(SIGV4_ERR_MALFORMED, 403, "InvalidSignatureException") \
-	X(SIGV4_ERR_MISSING_DATE, 403, "InvalidSignatureException") \
-	X(SIGV4_ERR_HOST_NOT_SIGNED, 403, "InvalidSignatureException") \
-	X(SIGV4_ERR_SIGNED_HEADER_MISSING, 403, "InvalidSignatureException") \
-	X(SIGV4_ERR_BAD_SCOPE, 403, "InvalidSignatureException") \
-	X(SIGV4_ERR_EXPIRED, 403, "InvalidSignatureException") \
-	X(SIGV4_ERR_NOT_YET_VALID, 403, "InvalidSignatureException") \
-	X(SIGV4_ERR_UNKNOWN_KEY, 403, "UnrecognizedClientException") \
-	X(SIGV4_ERR_UNSIGNED_PAYLOAD, 403, "InvalidSignatureException") \
+#define SIGV4_ERRORS(X)                                                        \
+	X(SIGV4_OK, 200, "")                                                   \
+	X(SIGV4_ERR_MISSING_AUTH, 403, "MissingAuthenticationTokenException")  \
+	X(SIGV4_ERR_MALFORMED, 403, "InvalidSignatureException")               \
+	X(SIGV4_ERR_MISSING_DATE, 403, "InvalidSignatureException")            \
+	X(SIGV4_ERR_HOST_NOT_SIGNED, 403, "InvalidSignatureException")         \
+	X(SIGV4_ERR_SIGNED_HEADER_MISSING, 403, "InvalidSignatureException")   \
+	X(SIGV4_ERR_BAD_SCOPE, 403, "InvalidSignatureException")               \
+	X(SIGV4_ERR_EXPIRED, 403, "InvalidSignatureException")                 \
+	X(SIGV4_ERR_NOT_YET_VALID, 403, "InvalidSignatureException")           \
+	X(SIGV4_ERR_UNKNOWN_KEY, 403, "UnrecognizedClientException")           \
+	X(SIGV4_ERR_UNSIGNED_PAYLOAD, 403, "InvalidSignatureException")        \
 	X(SIGV4_ERR_CONTENT_SHA256_MISMATCH, 403, "InvalidSignatureException") \
-	X(SIGV4_ERR_SIGNATURE_MISMATCH, 403, "InvalidSignatureException") \
+	X(SIGV4_ERR_SIGNATURE_MISMATCH, 403, "InvalidSignatureException")      \
 	X(SIGV4_ERR_INTERNAL, 500, "InternalFailureException")
 
+/* (clang-format cannot see that the X-macro expands to enumerators) */
+/* clang-format off */
 enum sigv4_err {
 #define X(e, status, aws) e,
 	SIGV4_ERRORS(X)
 #undef X
-		SIGV4_ERR__COUNT
+	SIGV4_ERR__COUNT
 };
+/* clang-format on */
 
 /* "SIGV4_ERR_EXPIRED" etc.; "?" out of range. */
 const char *sigv4_err_name(enum sigv4_err err);
@@ -84,8 +87,8 @@ struct sigv4_header {
 
 struct sigv4_request {
 	const char *method; /* "GET", "POST", ... (used as given) */
-	const char *path; /* raw, still percent-encoded, no query; NULL or "" = "/" */
-	const char *query; /* raw query string without '?'; NULL or "" = none */
+	const char *path;   /* raw, still percent-encoded, no query; NULL or "" = "/" */
+	const char *query;  /* raw query string without '?'; NULL or "" = none */
 	const struct sigv4_header *headers;
 	size_t n_headers;
 	/*
@@ -98,8 +101,8 @@ struct sigv4_request {
 };
 
 struct sigv4_options {
-	int64_t max_skew_s; /* 0 = SIGV4_DEFAULT_MAX_SKEW_S */
-	const char *region; /* NULL = accept any region in the scope (spec 8.2 item 4) */
+	int64_t max_skew_s;	     /* 0 = SIGV4_DEFAULT_MAX_SKEW_S */
+	const char *region;	     /* NULL = accept any region in the scope (spec 8.2 item 4) */
 	bool allow_unsigned_payload; /* accept x-amz-content-sha256: UNSIGNED-PAYLOAD */
 };
 
@@ -110,11 +113,11 @@ struct sigv4_auth {
 	char date[9]; /* YYYYMMDD of the credential scope */
 	char region[SIGV4_SCOPE_PART_MAX + 1];
 	char service[SIGV4_SCOPE_PART_MAX + 1]; /* e.g. "iot", "iot-jobs-data", "iotdata" */
-	char amz_date[17]; /* YYYYMMDDTHHMMSSZ */
-	int64_t request_time_s; /* amz_date as Unix seconds */
-	int64_t expires_s; /* X-Amz-Expires (presigned only), else 0 */
+	char amz_date[17];			/* YYYYMMDDTHHMMSSZ */
+	int64_t request_time_s;			/* amz_date as Unix seconds */
+	int64_t expires_s;			/* X-Amz-Expires (presigned only), else 0 */
 	char signed_headers[SIGV4_SIGNED_HEADERS_MAX + 1]; /* canonical: lower-case, sorted */
-	char signature[65]; /* lower-case hex */
+	char signature[65];				   /* lower-case hex */
 };
 
 /*
@@ -225,8 +228,8 @@ bool sigv4_amz_date_parse(const char *s, int64_t *out);
 
 struct sigv4_sign_input {
 	const char *method;
-	const char *path; /* exactly as it will be sent (percent-encoded) */
-	const char *query; /* as it will be sent, without '?'; NULL = none */
+	const char *path;		    /* exactly as it will be sent (percent-encoded) */
+	const char *query;		    /* as it will be sent, without '?'; NULL = none */
 	const struct sigv4_header *headers; /* headers to sign; must include Host */
 	size_t n_headers;
 	const char *payload_sha256_hex; /* NULL = SIGV4_EMPTY_SHA256 */
@@ -253,7 +256,6 @@ enum sigv4_err sigv4_sign(const struct sigv4_sign_input *in, char *out, size_t o
  * in->payload_sha256_hex (NULL = empty body). expires_s in 1..SIGV4_MAX_PRESIGN_EXPIRES_S.
  * Returns SIGV4_OK, SIGV4_ERR_MALFORMED (bad input) or SIGV4_ERR_INTERNAL.
  */
-enum sigv4_err sigv4_presign(const struct sigv4_sign_input *in, int64_t expires_s,
-			     struct buf *out);
+enum sigv4_err sigv4_presign(const struct sigv4_sign_input *in, int64_t expires_s, struct buf *out);
 
 #endif

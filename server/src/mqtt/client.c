@@ -75,7 +75,8 @@ struct client {
 	unsigned backoff_step;
 	int connack_rc;	   /* refusal reason of the current attempt, 0 if none */
 	int disconnect_rc; /* rc given to on_disconnect for the current connection, -1 if none */
-	int *sub_mids;	   /* per route: mid of the unanswered SUBSCRIBE, 0 if none */
+	const char *local_reason; /* why we ended the connection ourselves, NULL if we did not */
+	int *sub_mids;		  /* per route: mid of the unanswered SUBSCRIBE, 0 if none */
 	size_t subs_pending;
 	bool has_sub_failure;
 	struct ratelimit full_warn;
@@ -172,6 +173,17 @@ static void warn_limited(struct ratelimit *rl, const char *event, const char *to
 	rl->suppressed = 0;
 }
 
+/* A subscription failed: without it the server would stay connected but deaf (and not ready)
+ * forever. Drop the connection instead; the reconnect (with backoff) subscribes again. */
+static void subscription_failed(struct client *c, struct mosquitto *mosq)
+{
+	c->has_sub_failure = true;
+	if (!c->local_reason) {
+		c->local_reason = "subscribe_failed";
+		mosquitto_disconnect(mosq);
+	}
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct client *c = obj;
@@ -199,9 +211,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 
 		if (src != MOSQ_ERR_SUCCESS) {
 			c->sub_mids[i] = 0;
-			c->has_sub_failure = true;
 			log_error("mqtt", "mqtt_subscribe_failed", LOG_S("filter", route->filter),
 				  LOG_I("rc", src), LOG_S("reason", rc_text(src)), LOG_END);
+			subscription_failed(c, mosq);
 			continue;
 		}
 		c->subs_pending++;
@@ -217,7 +229,6 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
 	size_t n = mqtt_router_count(c->router);
 	size_t i;
 
-	(void)mosq;
 	for (i = 0; i < n && c->sub_mids[i] != mid; i++)
 		;
 	if (i == n || mid == 0)
@@ -225,11 +236,11 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
 	c->sub_mids[i] = 0;
 	for (int k = 0; k < qos_count; k++) {
 		if (granted[k] >= REASON_CODE_MIN) {
-			c->has_sub_failure = true;
 			log_error("mqtt", "mqtt_subscribe_failed",
 				  LOG_S("filter", mqtt_router_at(c->router, i)->filter),
 				  LOG_I("rc", granted[k]), LOG_S("reason", rc_text(granted[k])),
 				  LOG_END);
+			subscription_failed(c, mosq);
 		}
 	}
 	c->subs_pending--;
@@ -292,6 +303,7 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str
 static void connection_ended(struct client *c, int rc, int err)
 {
 	unsigned delay;
+	const char *reason;
 	char ebuf[128];
 	const char *etext = rc == MOSQ_ERR_ERRNO ? strerror_r(err, ebuf, sizeof(ebuf)) : NULL;
 
@@ -299,6 +311,7 @@ static void connection_ended(struct client *c, int rc, int err)
 		rc = c->connack_rc;
 	else if (c->disconnect_rc > 0)
 		rc = c->disconnect_rc;
+	reason = c->local_reason ? c->local_reason : rc_text(rc);
 	if (c->has_session && now_ms() - c->session_start_ms >= (int64_t)c->reconnect_max_ms)
 		c->backoff_step = 0; /* a stable session: retry fast; flapping keeps backing off */
 	delay = next_backoff_ms(c);
@@ -306,11 +319,11 @@ static void connection_ended(struct client *c, int rc, int err)
 		c->has_session = false;
 		atomic_store(&g_has_session, false);
 		set_ready(false);
-		log_warn("mqtt", "mqtt_disconnected", LOG_I("rc", rc), LOG_S("reason", rc_text(rc)),
+		log_warn("mqtt", "mqtt_disconnected", LOG_I("rc", rc), LOG_S("reason", reason),
 			 LOG_S("errno", etext), LOG_I("retry_in_ms", delay), LOG_END);
 	} else {
 		log_warn("mqtt", "mqtt_connect_failed", LOG_S("host", c->host),
-			 LOG_I("port", c->port), LOG_I("rc", rc), LOG_S("reason", rc_text(rc)),
+			 LOG_I("port", c->port), LOG_I("rc", rc), LOG_S("reason", reason),
 			 LOG_S("errno", etext), LOG_I("retry_in_ms", delay), LOG_END);
 	}
 	wait_ms(c, delay);
@@ -339,6 +352,7 @@ static void *net_main(void *arg)
 		if (!has_socket) {
 			c->connack_rc = 0;
 			c->disconnect_rc = -1;
+			c->local_reason = NULL;
 			errno = 0;
 			/* connect_async re-arms host/port/keepalive each time; it resolves the
 			 * host name (blocking, on this thread) and starts a non-blocking connect */

@@ -46,7 +46,7 @@ bool shadow_json_equal(const json_t *a, const json_t *b)
 
 		if (json_object_size(a) != json_object_size(b))
 			return false;
-		json_object_foreach (mut(a), key, av) {
+		json_object_foreach(mut(a), key, av) {
 			if (!shadow_json_equal(av, json_object_get(b, key)))
 				return false;
 		}
@@ -64,8 +64,7 @@ bool shadow_json_equal(const json_t *a, const json_t *b)
 		return true;
 	}
 	case JSON_STRING:
-		return json_string_length(a) == json_string_length(b) &&
-		       json_equal(mut(a), mut(b));
+		return json_string_length(a) == json_string_length(b) && json_equal(mut(a), mut(b));
 	default:
 		/* true, false, null: equal types are equal values */
 		return true;
@@ -78,7 +77,7 @@ static int delta_into(json_t *out, const json_t *desired, const json_t *reported
 	const char *key;
 	json_t *dv;
 
-	json_object_foreach (mut(desired), key, dv) {
+	json_object_foreach(mut(desired), key, dv) {
 		json_t *rv = json_is_object(reported) ? json_object_get(reported, key) : NULL;
 		json_t *v;
 
@@ -126,7 +125,7 @@ static int delta_meta_into(json_t *out, const json_t *delta, const json_t *meta)
 	const char *key;
 	json_t *dv;
 
-	json_object_foreach (mut(delta), key, dv) {
+	json_object_foreach(mut(delta), key, dv) {
 		json_t *mv = json_object_get(meta, key);
 		json_t *v;
 

@@ -142,8 +142,8 @@ fail:
 }
 
 /* Copies section `name` of state and metadata into *val / *meta. -1 bad shape, -2 OOM. */
-static int load_section(const json_t *state, const json_t *metadata, const char *name,
-			json_t **val, json_t **meta)
+static int load_section(const json_t *state, const json_t *metadata, const char *name, json_t **val,
+			json_t **meta)
 {
 	json_t *v = json_object_get(state, name);
 	json_t *m = json_object_get(metadata, name);
@@ -310,7 +310,7 @@ json_t *shadow_metadata_for(const json_t *value, int64_t ts)
 		out = json_object();
 		if (!out)
 			return NULL;
-		json_object_foreach (mut(value), key, v) {
+		json_object_foreach(mut(value), key, v) {
 			if (set_new(out, key, shadow_metadata_for(v, ts)) < 0)
 				goto fail;
 		}

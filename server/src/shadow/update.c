@@ -87,7 +87,7 @@ static enum shadow_err check_value(const json_t *v, int level, bool inside_array
 
 		if (level > SHADOW_MAX_DEPTH)
 			return SHADOW_ERR_TOO_DEEP;
-		json_object_foreach (mut(v), key, child) {
+		json_object_foreach(mut(v), key, child) {
 			if (inside_array && json_is_null(child))
 				return SHADOW_ERR_NULL_IN_ARRAY;
 			err = check_value(child, level + 1, inside_array);
@@ -150,7 +150,7 @@ enum shadow_err shadow_update_parse(const char *payload, size_t len, struct shad
 		const char *key;
 		json_t *v;
 
-		json_object_foreach (state, key, v) {
+		json_object_foreach(state, key, v) {
 			if (strcmp(key, "desired") != 0 && strcmp(key, "reported") != 0) {
 				bad_key = key;
 				err = SHADOW_ERR_INVALID_STATE_NODE;
@@ -191,7 +191,7 @@ static int merge_object(json_t *dst, json_t *meta, const json_t *req, int64_t ts
 	const char *key;
 	json_t *rv;
 
-	json_object_foreach (mut(req), key, rv) {
+	json_object_foreach(mut(req), key, rv) {
 		if (json_is_null(rv)) {
 			json_object_del(dst, key);
 			json_object_del(meta, key);
@@ -295,7 +295,8 @@ static json_t *accepted_new(const struct shadow_update *u, int64_t version, int6
 
 		if (set_new(r, "metadata", meta) < 0)
 			goto fail;
-		if (u->desired && set_new(meta, "desired", shadow_metadata_for(u->desired, now_s)) < 0)
+		if (u->desired &&
+		    set_new(meta, "desired", shadow_metadata_for(u->desired, now_s)) < 0)
 			goto fail;
 		if (u->reported &&
 		    set_new(meta, "reported", shadow_metadata_for(u->reported, now_s)) < 0)
@@ -363,8 +364,8 @@ fail:
 
 enum shadow_err shadow_apply_update(const struct shadow *cur, const struct shadow_update *u,
 				    const struct shadow_limits *lim, int64_t now_s,
-				    struct shadow *next, struct shadow_update_result *res, int *code,
-				    char *msg, size_t msglen)
+				    struct shadow *next, struct shadow_update_result *res,
+				    int *code, char *msg, size_t msglen)
 {
 	bool is_existing = cur && cur->is_present;
 	int64_t base = cur ? cur->version : 0;
@@ -389,11 +390,10 @@ enum shadow_err shadow_apply_update(const struct shadow *cur, const struct shado
 	}
 	if (base < 0 || base == INT64_MAX)
 		goto fail;
-	if (is_existing &&
-	    (copy_opt(&next->desired, cur->desired) < 0 ||
-	     copy_opt(&next->reported, cur->reported) < 0 ||
-	     copy_opt(&next->meta_desired, cur->meta_desired) < 0 ||
-	     copy_opt(&next->meta_reported, cur->meta_reported) < 0))
+	if (is_existing && (copy_opt(&next->desired, cur->desired) < 0 ||
+			    copy_opt(&next->reported, cur->reported) < 0 ||
+			    copy_opt(&next->meta_desired, cur->meta_desired) < 0 ||
+			    copy_opt(&next->meta_reported, cur->meta_reported) < 0))
 		goto fail;
 	if (json_is_null(u->state)) {
 		/* "state": null clears both sections; the shadow stays (rule 4) */

@@ -51,8 +51,8 @@ struct shadow_limits {
 
 /* The payloads of an accepted update; each an owned reference. */
 struct shadow_update_result {
-	json_t *accepted; /* update/accepted (also the REST UpdateThingShadow body) */
-	json_t *delta; /* update/delta, NULL when the resulting delta is empty */
+	json_t *accepted;  /* update/accepted (also the REST UpdateThingShadow body) */
+	json_t *delta;	   /* update/delta, NULL when the resulting delta is empty */
 	json_t *documents; /* update/documents */
 };
 
@@ -100,8 +100,8 @@ enum shadow_err shadow_update_parse(const char *payload, size_t len, struct shad
  */
 enum shadow_err shadow_apply_update(const struct shadow *cur, const struct shadow_update *u,
 				    const struct shadow_limits *lim, int64_t now_s,
-				    struct shadow *next, struct shadow_update_result *res, int *code,
-				    char *msg, size_t msglen);
+				    struct shadow *next, struct shadow_update_result *res,
+				    int *code, char *msg, size_t msglen);
 
 /*
  * The update/delta payload for a stored shadow: {"state": delta, "metadata": desired-side
