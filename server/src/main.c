@@ -329,8 +329,8 @@ static int cmd_serve(const struct config *cfg)
 		.keepalive_s = (int)cfg->mqtt_keepalive_s,
 		.reconnect_min_ms = 100,
 		.reconnect_max_ms = (int)cfg->mqtt_reconnect_max_ms,
-		.workers = 4,
-		.queue_capacity = 10000,
+		.workers = (unsigned)cfg->mqtt_workers,
+		.queue_capacity = (size_t)cfg->mqtt_queue_capacity,
 	};
 	if (mqtt_client_start(&mo, router) != 0)
 		goto out;
