@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "crypto/digest.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "http/server.h"
@@ -320,10 +321,20 @@ static int cmd_serve(const struct config *cfg)
 	mqtt_password = read_secret_file(cfg->mqtt_password_file);
 	if (!router || (cfg->mqtt_password_file && *cfg->mqtt_password_file && !mqtt_password))
 		goto out;
+	char client_id[64];
+	if (cfg->mqtt_client_id && *cfg->mqtt_client_id) {
+		snprintf(client_id, sizeof(client_id), "%s", cfg->mqtt_client_id);
+	} else {
+		unsigned char r[6];
+		if (!digest_random(r, sizeof(r)))
+			goto out;
+		snprintf(client_id, sizeof(client_id), "bellwetherd-%02x%02x%02x%02x%02x%02x", r[0],
+			 r[1], r[2], r[3], r[4], r[5]);
+	}
 	struct mqtt_client_options mo = {
 		.host = cfg->mqtt_host,
 		.port = (int)cfg->mqtt_port,
-		.client_id = cfg->mqtt_client_id,
+		.client_id = client_id,
 		.username = cfg->mqtt_username && *cfg->mqtt_username ? cfg->mqtt_username : NULL,
 		.password = mqtt_password,
 		.keepalive_s = (int)cfg->mqtt_keepalive_s,
