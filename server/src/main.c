@@ -12,6 +12,7 @@
 
 #include "api/handlers.h"
 #include "api/routes.h"
+#include "auth/awskeys.h"
 #include "auth/tokens.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -347,6 +348,11 @@ static int cmd_serve(const struct config *cfg)
 		goto out;
 	is_mqtt = true;
 
+	char keyerr[512];
+	if (!awskeys_load(cfg->aws_keys_file, keyerr, sizeof(keyerr))) {
+		log_error("main", "aws_keys_invalid", LOG_S("error", keyerr), LOG_END);
+		goto out;
+	}
 	api_static_set_dir(cfg->static_dir);
 	struct http_server_options ho = {
 		.listen = cfg->http_listen,
@@ -377,6 +383,7 @@ out:
 	free(mqtt_password);
 	if (is_pool)
 		db_pool_shutdown();
+	awskeys_clear();
 	metrics_reset();
 	log_info("main", "stopped", LOG_I("exit_code", rc), LOG_END);
 	return rc;

@@ -12,12 +12,14 @@ enum body_mode {
 	BODY_NONE = 0, /* body ignored */
 	BODY_JSON,     /* body capped by BW_HTTP_MAX_BODY, parsed into request.json */
 	BODY_JSON_BULK, /* like BODY_JSON, capped by BW_HTTP_BULK_MAX_BODY */
+	BODY_RAW,	/* raw bytes capped by BW_HTTP_MAX_BODY, any Content-Type, not parsed */
 	BODY_STREAM	/* raw body streamed to route->stream callbacks, capped by BW_UPLOAD_MAX */
 };
 
 enum auth_mode {
 	AUTH_BEARER = 0, /* bearer API token with at least min_role */
 	AUTH_PUBLIC,	 /* no authentication */
+	AUTH_SIGV4,	 /* AWS Signature V4 (AWS-compatible routes); errors in AWS shape */
 };
 
 typedef void (*route_handler_fn)(const struct request *req, struct reply *rep);

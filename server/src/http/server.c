@@ -12,6 +12,7 @@
 
 #include <microhttpd.h>
 
+#include "auth/awskeys.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -221,8 +222,11 @@ static enum MHD_Result send_error(struct http_ctx *ctx, enum bw_err err, const c
 	enum MHD_Result r;
 
 	reply_init(&rep, ctx->request_id);
-	reply_error(&rep, err, ctx->early_field[0] ? ctx->early_field : NULL, msg ? "%s" : NULL,
-		    msg);
+	if (ctx->req.route && ctx->req.route->auth == AUTH_SIGV4)
+		reply_aws_error(&rep, err, msg ? "%s" : NULL, msg);
+	else
+		reply_error(&rep, err, ctx->early_field[0] ? ctx->early_field : NULL,
+			    msg ? "%s" : NULL, msg);
 	if (err == BW_ERR_METHOD_NOT_ALLOWED && ctx->allow[0])
 		reply_header(&rep, "Allow", ctx->allow);
 	if (err == BW_ERR_UNAUTHORIZED)
@@ -361,6 +365,73 @@ static bool is_json_content_type(const char *ct)
 	return *ct == '\0' || *ct == ';' || *ct == ' ';
 }
 
+struct header_list {
+	const char *names[64];
+	const char *values[64];
+	size_t n;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	struct header_list *h = cls;
+	(void)kind;
+	if (h->n < 64) {
+		h->names[h->n] = key;
+		h->values[h->n] = value ? value : "";
+		h->n++;
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result collect_query_raw(void *cls, enum MHD_ValueKind kind, const char *key,
+					 const char *value)
+{
+	struct buf *q = cls;
+	(void)kind;
+	if (q->len)
+		buf_putc(q, '&');
+	buf_puts(q, key);
+	if (value) {
+		buf_putc(q, '=');
+		buf_puts(q, value);
+	}
+	return MHD_YES;
+}
+
+/* Verify the AWS Signature V4 of a complete request (the body hash is part of it). On failure
+ * the AWS-shaped error reply is filled and false returned. */
+static bool verify_sigv4(struct http_ctx *ctx, struct reply *rep)
+{
+	struct header_list h = { .n = 0 };
+	struct buf q;
+	char hex[DIGEST_SHA256_HEX_LEN];
+	const char *aws_type = NULL;
+	char msg[300];
+	enum bw_err e;
+
+	buf_init(&q);
+	MHD_get_connection_values(ctx->conn, MHD_HEADER_KIND, collect_header, &h);
+	MHD_get_connection_values(ctx->conn, MHD_GET_ARGUMENT_KIND, collect_query_raw, &q);
+	digest_sha256_hex(ctx->body.data ? ctx->body.data : "", ctx->body.len, hex);
+	e = awskeys_verify(ctx->req.method, ctx->path, q.data ? q.data : "", h.names, h.values, h.n,
+			   hex, &ctx->req.principal, &aws_type, msg, sizeof(msg));
+	buf_cleanup(&q);
+	if (e == BW_OK && !role_allows(ctx->req.principal.role, ctx->req.route->min_role)) {
+		e = BW_ERR_FORBIDDEN;
+		aws_type = "AccessDeniedException";
+		snprintf(msg, sizeof(msg), "access key role %s may not do this (needs %s)",
+			 role_name(ctx->req.principal.role), role_name(ctx->req.route->min_role));
+	}
+	if (e == BW_OK)
+		return true;
+	reply_json(rep, bw_err_http_status(e), json_pack("{s:s}", "message", msg));
+	reply_header(rep, "x-amzn-ErrorType", aws_type ? aws_type : bw_err_aws_type(e));
+	rep->err = e;
+	rep->is_aws_error = true;
+	return false;
+}
+
 /* Final callback: parse the body and run the handler. */
 static enum MHD_Result final_call(struct http_ctx *ctx)
 {
@@ -391,7 +462,7 @@ static enum MHD_Result final_call(struct http_ctx *ctx)
 		return send_error(ctx, BW_ERR_UNAVAILABLE, "out of memory");
 	ctx->req.body = ctx->body.data;
 	ctx->req.body_len = ctx->body.len;
-	if (route->body != BODY_NONE && ctx->body.len > 0) {
+	if (route->body != BODY_NONE && route->body != BODY_RAW && ctx->body.len > 0) {
 		json_error_t jerr;
 		const char *ct = MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -408,7 +479,8 @@ static enum MHD_Result final_call(struct http_ctx *ctx)
 		}
 	}
 	reply_init(&rep, ctx->request_id);
-	route->handler(&ctx->req, &rep);
+	if (route->auth != AUTH_SIGV4 || verify_sigv4(ctx, &rep))
+		route->handler(&ctx->req, &rep);
 	r = send_reply(ctx, &rep);
 	reply_cleanup(&rep);
 	return r;

@@ -23,7 +23,7 @@
 #define SHADOW_DEFAULT_MAX_STATE_BYTES 8192   /* spec 6.7 / 11: desired + reported, no metadata */
 #define SHADOW_MAX_STATE_BYTES_CEILING 30720  /* AWS quota ceiling (30 KiB) */
 #define SHADOW_MAX_PAYLOAD_BYTES (128 * 1024) /* spec 1.5 / 11: MQTT payload limit */
-#define SHADOW_MSG_MAX 192		      /* a message buffer of this size never truncates */
+#define SHADOW_MSG_MAX 192		      /* fits every fixed message; long names are cut */
 
 /* Shadow errors, from shadow/errors.def (code, wire message, AWS REST type). SHADOW_OK = 0. */
 enum shadow_err {

@@ -95,8 +95,8 @@ enum shadow_err shadow_update_parse(const char *payload, size_t len, struct shad
  *  - size rule: compact desired + reported over the limit -> 413.
  * On success *next holds the new stored shadow and *res the accepted, delta (or NULL) and
  * documents payloads, each echoing u's clientToken.
- * [out] next, res: initialised here; call shadow_cleanup()/shadow_update_result_cleanup()
- * afterwards in every case (both are left empty on error).
+ * [out] next, res: initialised here (next must not alias cur); call shadow_cleanup() /
+ * shadow_update_result_cleanup() afterwards in every case (both are left empty on error).
  */
 enum shadow_err shadow_apply_update(const struct shadow *cur, const struct shadow_update *u,
 				    const struct shadow_limits *lim, int64_t now_s,
