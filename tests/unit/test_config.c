@@ -1,6 +1,5 @@
 /* Unit tests for core/config: option table, value parsers, file and environment loading.
- * The "known_bugs" case holds repros of config.c defects; it runs only with
- * CONFIG_TEST_KNOWN_BUGS=1 until they are fixed (then register it unconditionally). */
+ * The "fixed_bugs" case keeps the repros of config.c defects found in review. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,7 +391,7 @@ START_TEST(help_and_markdown_list_every_option)
 }
 END_TEST
 
-/* ---- known bugs in config.c (see the file comment) ---- */
+/* ---- fixed bugs in config.c (see the file comment) ---- */
 
 START_TEST(known_bug_long_line_is_an_error_not_two_lines)
 {
@@ -410,7 +409,7 @@ START_TEST(known_bug_long_line_is_an_error_not_two_lines)
 	const char *path = write_temp(content);
 	free(content);
 	config_init(&cfg);
-	/* today: the value is cut at 4081 bytes and "xBW_LOG_LEVEL=debug" is parsed as "line 2" */
+	
 	ck_assert_int_eq(config_load_file(&cfg, path, errs, sizeof(errs)), 1);
 	ck_assert_msg(strstr(errs, ":1: ") != NULL, "error should name line 1: %s", errs);
 	ck_assert_int_eq(cfg.http_threads, 4); /* line 2 still applies */
@@ -425,7 +424,7 @@ START_TEST(known_bug_directory_is_not_a_readable_config)
 	char errs[256] = "";
 
 	config_init(&cfg);
-	/* today: fopen() of a directory succeeds, fgets() fails, and 0 errors are returned */
+	
 	ck_assert_int_eq(config_load_file(&cfg, "/tmp", errs, sizeof(errs)), 1);
 	config_cleanup(&cfg);
 }
@@ -442,7 +441,7 @@ START_TEST(known_bug_long_unknown_env_name_is_reported)
 	memcpy(name, "BW_", 3);
 	strcpy(name + 200, "=1");
 	config_init(&cfg);
-	/* today: names of 128+ characters are skipped without the "unknown option" warning */
+	
 	ck_assert_int_eq(config_load_env(&cfg, envp, errs, sizeof(errs), warns, sizeof(warns)), 0);
 	ck_assert_msg(strstr(warns, "unknown option") != NULL, "no warning: '%s'", warns);
 	config_cleanup(&cfg);
@@ -453,7 +452,7 @@ START_TEST(known_bug_parse_int_rejects_space_and_plus)
 {
 	int64_t v;
 
-	/* today: strtoll() skips leading whitespace and accepts '+'; parse_bytes rejects both */
+	
 	ck_assert(!config_parse_int(" 7", &v));
 	ck_assert(!config_parse_int("+7", &v));
 }
@@ -463,7 +462,6 @@ static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("table");
-	const char *bugs = getenv("CONFIG_TEST_KNOWN_BUGS");
 
 	tcase_add_test(tc, defaults_match_option_table);
 	tcase_add_test(tc, option_table_is_well_formed);
@@ -487,8 +485,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, environment_overrides_file);
 	suite_add_tcase(s, tc);
 
-	if (bugs && strcmp(bugs, "1") == 0) {
-		tc = tcase_create("known_bugs");
+	{
+		tc = tcase_create("fixed_bugs");
 		tcase_add_test(tc, known_bug_long_line_is_an_error_not_two_lines);
 		tcase_add_test(tc, known_bug_directory_is_not_a_readable_config);
 		tcase_add_test(tc, known_bug_long_unknown_env_name_is_reported);

@@ -39,7 +39,8 @@ bool config_parse_int(const char *s, int64_t *out)
 	char *end;
 	long long v;
 
-	if (!s || !*s)
+	/* decimal digits with an optional '-': no whitespace or '+' that strtoll would accept */
+	if (!s || !(isdigit((unsigned char)*s) || (*s == '-' && isdigit((unsigned char)s[1]))))
 		return false;
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -222,7 +223,19 @@ int config_load_file(struct config *cfg, const char *path, char *errs, size_t er
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *s, *eq, *key, *val;
+		size_t len = strlen(line);
 		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
+			/* over-long line: report it and skip the rest of it */
+			int c;
+			snprintf(err, sizeof(err), "%s:%d: line longer than %zu bytes", path, lineno,
+				 sizeof(line) - 2);
+			add_err(errs, errlen, err);
+			nerr++;
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
 		s = trim(line);
 		if (!*s || *s == '#')
 			continue;
@@ -249,6 +262,11 @@ int config_load_file(struct config *cfg, const char *path, char *errs, size_t er
 			nerr++;
 		}
 	}
+	if (ferror(f)) {
+		snprintf(err, sizeof(err), "--config %s: read error (%s)", path, strerror(errno));
+		add_err(errs, errlen, err);
+		nerr++;
+	}
 	fclose(f);
 	return nerr;
 }
@@ -273,8 +291,14 @@ int config_load_env(struct config *cfg, char *const *envp, char *errs, size_t er
 		if (strncmp(*e, "BW_", 3) != 0)
 			continue;
 		eq = strchr(*e, '=');
-		if (!eq || (size_t)(eq - *e) >= sizeof(name))
+		if (!eq)
 			continue;
+		if ((size_t)(eq - *e) >= sizeof(name)) {
+			snprintf(err, sizeof(err), "%.40s...: unknown option (ignored)", *e);
+			if (warns)
+				add_err(warns, warnlen, err);
+			continue;
+		}
 		memcpy(name, *e, (size_t)(eq - *e));
 		name[eq - *e] = '\0';
 		if (!is_known(name)) {

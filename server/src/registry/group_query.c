@@ -204,7 +204,7 @@ static const char *describe(const struct parser *p, char *out, size_t outlen)
 	return out;
 }
 
-/* Scan a double-quoted string starting at p->pos; sets tok.len. */
+/* Scan the double-quoted string whose opening quote is at byte start; sets p->tok. */
 static bool lex_string(struct parser *p, size_t start)
 {
 	size_t i = start + 1;
@@ -223,11 +223,12 @@ static bool lex_string(struct parser *p, size_t start)
 			return false;
 		}
 		if (c == '\\') {
-			char e = p->text[i + 1];
+			char e;
 			if (i + 1 >= p->len) {
 				fail(p, start, "unterminated string");
 				return false;
 			}
+			e = p->text[i + 1];
 			if (e != '"' && e != '\\') {
 				if ((unsigned char)e < 0x20 || (unsigned char)e >= 0x7F)
 					fail(p, i,
