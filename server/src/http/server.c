@@ -631,7 +631,15 @@ void http_server_stop(void)
 		return;
 	MHD_quiesce_daemon(srv.daemon);
 	int64_t waited = 0;
-	while (atomic_load(&srv.in_flight) > 0 && waited < srv.opts.shutdown_grace_ms) {
+	for (;;) {
+		const union MHD_DaemonInfo *ci =
+			MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		unsigned conns = ci ? ci->num_connections : 0;
+		/* requests being handled get the whole grace period; connections accepted but not
+		 * yet parsed (or idle keep-alive ones) get a short moment to show a request */
+		bool is_busy = atomic_load(&srv.in_flight) > 0 || (conns > 0 && waited < 200);
+		if (!is_busy || waited >= srv.opts.shutdown_grace_ms)
+			break;
 		usleep(10000);
 		waited += 10;
 	}
