@@ -417,8 +417,10 @@ int main(int argc, char **argv)
 		config_print_markdown(stdout);
 		return 0;
 	}
-	if (!load_config(&cfg, config_file))
+	if (!load_config(&cfg, config_file)) {
+		config_cleanup(&cfg);
 		return 2;
+	}
 	if (strcmp(cmd, "serve") == 0)
 		rc = cmd_serve(&cfg);
 	else if (strcmp(cmd, "migrate") == 0)
