@@ -33,7 +33,7 @@ PLUGIN_SRCS := $(sort $(wildcard mosquitto-plugin/*.c))
 
 .SECONDARY:
 
-.PHONY: all run demo migrate test test-unit test-build check check-layers check-config-docs \
+.PHONY: all run demo migrate test test-unit test-browser test-build check check-layers check-config-docs \
 	asan bench fmt fmt-check clean deps docs
 
 all: $(BUILD)/bellwetherd
@@ -83,6 +83,12 @@ test-unit: $(UNIT_BINS)
 # temp dir, OpenAPI lint and routes-vs-OpenAPI, compose validation. Ends with "N passed, M failed".
 test: deps test-build
 	@BUILD=$(BUILD) tests/run-all.sh
+
+# Dashboard in a real Chromium against a private stack (also part of `make test`).
+test-browser: deps all
+	@d=$$(mktemp -d) && trap 'tests/harness/stack.sh down '"$$d"' >/dev/null' EXIT && \
+		BW_BIN=$(BUILD)/bellwetherd tests/harness/stack.sh up "$$d" >/dev/null && \
+		. "$$d/test.env" && tests/browser/run.sh
 
 asan:
 	$(MAKE) VARIANT=asan test

@@ -17,6 +17,7 @@ PACKAGES=(
 	postgresql
 	docker-compose
 	nodejs npm
+	chromium fonts-dejavu-core
 	curl ca-certificates perl util-linux
 )
 

@@ -1,6 +1,12 @@
 // Bellwether dashboard: a thin client of the /api/v1 REST API (see api/openapi.yaml).
 const $ = (id) => document.getElementById(id);
+// The listing shown: the query it was submitted with and the cursor of its next page. Every new
+// listing bumps `listing`, so a late reply for an older one is dropped instead of mixed in.
+let query = '';
 let cursor = null;
+let listing = 0;
+// Bumped on every sign-in attempt: replies made with an earlier token are dropped.
+let session = 0;
 
 function token() {
   return localStorage.getItem('bw_token') || '';
@@ -8,7 +14,8 @@ function token() {
 
 async function api(path) {
   const res = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
-  const body = res.status === 204 ? null : await res.json();
+  // A proxy in front may answer with HTML: fall back to the status text then.
+  const body = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) {
     const e = body && body.error ? body.error : { message: res.statusText };
     throw new Error(`${res.status}: ${e.message}`);
@@ -22,18 +29,30 @@ function cell(text) {
   return td;
 }
 
-async function loadThings(reset) {
+function clearThings() {
+  listing += 1;
+  cursor = null;
+  $('things').replaceChildren();
+  $('more').hidden = true;
   $('error').textContent = '';
+}
+
+// loadThings(true) starts a new listing from the Query field; loadThings(false) appends the
+// next page of the current one.
+async function loadThings(reset) {
   if (reset) {
-    cursor = null;
-    $('things').replaceChildren();
+    clearThings();
+    query = $('query').value.trim();
   }
+  const mine = listing;
   const params = new URLSearchParams({ limit: '50' });
-  const q = $('query').value.trim();
-  if (q) params.set('query', q);
+  if (query) params.set('query', query);
   if (cursor) params.set('cursor', cursor);
+  $('more').hidden = true; // one page request at a time
+  $('error').textContent = '';
   try {
     const page = await api(`/api/v1/things?${params}`);
+    if (mine !== listing) return;
     for (const t of page.items) {
       const tr = document.createElement('tr');
       tr.append(cell(t.name), cell(t.hardware_type), cell(t.firmware_version),
@@ -44,30 +63,40 @@ async function loadThings(reset) {
     cursor = page.next_cursor || null;
     $('more').hidden = !cursor;
   } catch (e) {
+    if (mine !== listing) return;
     $('error').textContent = e.message;
+    $('more').hidden = !cursor; // a failed "Load more" can be retried
   }
 }
 
 async function loadGroups() {
+  const mine = session;
   try {
     const page = await api('/api/v1/groups?limit=100');
+    if (mine !== session) return;
     $('groups').replaceChildren(...page.items.map((g) => {
       const li = document.createElement('li');
       li.textContent = `${g.name} (${g.type}${g.query ? `: ${g.query}` : ''})`;
       return li;
     }));
   } catch (e) {
-    $('groups').replaceChildren();
+    if (mine === session) $('groups').replaceChildren();
   }
 }
 
 async function refreshAuth() {
+  session += 1;
+  const mine = session;
   try {
     const me = await api('/api/v1/whoami');
+    if (mine !== session) return;
     $('whoami').textContent = `signed in as ${me.name} (${me.role})`;
     await Promise.all([loadThings(true), loadGroups()]);
   } catch (e) {
+    if (mine !== session) return;
     $('whoami').textContent = token() ? `token rejected (${e.message})` : 'no token';
+    clearThings();
+    $('groups').replaceChildren();
   }
 }
 

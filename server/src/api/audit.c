@@ -20,22 +20,14 @@ void api_audit_list(const struct request *req, struct reply *rep)
 	struct api_page page;
 	struct api_params p = { 0 };
 	struct buf sql;
-	struct db *db = NULL;
 	json_t *items = NULL;
-	char after[32] = "9223372036854775807", limit[16];
-	enum db_status st;
+	char after[32], limit[16];
 
 	buf_init(&sql);
 	if (!api_page_parse(req, rep, 1, &page))
 		return;
-	if (page.after) {
-		json_t *k = json_array_get(page.after, 0);
-		if (!json_is_integer(k)) {
-			reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor", "the cursor is malformed");
-			goto out;
-		}
-		snprintf(after, sizeof(after), "%lld", (long long)json_integer_value(k));
-	}
+	if (!api_page_before_id(&page, rep, after))
+		goto out;
 	snprintf(limit, sizeof(limit), "%d", page.limit + 1);
 	buf_printf(&sql, "SELECT coalesce(jsonb_agg(j ORDER BY id DESC), '[]') FROM"
 			 " (SELECT a.id, bw_audit_json(a) AS j FROM audit_log a WHERE a.id < $%d::bigint",
@@ -46,16 +38,8 @@ void api_audit_list(const struct request *req, struct reply *rep)
 			buf_printf(&sql, " AND a.%s = $%d", filters[i], api_params_add(&p, v));
 	}
 	buf_printf(&sql, " ORDER BY a.id DESC LIMIT $%d::int) s", api_params_add(&p, limit));
-	db = api_db_get(rep);
-	if (!db)
-		goto out;
-	st = db_query_json(db, sql.data, p.n, p.values, &items);
-	db_pool_put(db);
-	if (st < 0) {
-		api_reply_db_error(rep, st);
-		goto out;
-	}
-	reply_json(rep, 200, api_page_reply(items, page.limit, audit_key));
+	if (api_read_json(rep, sql.data, p.n, p.values, &items))
+		reply_json(rep, 200, api_page_reply(items, page.limit, audit_key));
 out:
 	buf_cleanup(&sql);
 	api_params_cleanup(&p);

@@ -1,5 +1,6 @@
 #include "api/common.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,40 @@ struct db *api_db_get(struct reply *rep)
 		reply_header(rep, "Retry-After", "1");
 	}
 	return db;
+}
+
+bool api_tx(struct reply *rep, enum db_isolation iso, db_tx_fn fn, void *ctx)
+{
+	struct db *db = api_db_get(rep);
+	enum db_status st;
+
+	if (!db)
+		return false;
+	st = db_tx_run(db, iso, fn, ctx);
+	db_pool_put(db);
+	if (st < 0) {
+		api_reply_db_error(rep, st);
+		return false;
+	}
+	return true;
+}
+
+bool api_read_json(struct reply *rep, const char *sql, int nparams, const char *const *params,
+		   json_t **out)
+{
+	struct db *db = api_db_get(rep);
+	enum db_status st;
+
+	*out = NULL;
+	if (!db)
+		return false;
+	st = db_query_json(db, sql, nparams, params, out);
+	db_pool_put(db);
+	if (st < 0) {
+		api_reply_db_error(rep, st);
+		return false;
+	}
+	return true;
 }
 
 void api_reply_db_error(struct reply *rep, enum db_status st)
@@ -134,6 +169,22 @@ void api_page_cleanup(struct api_page *page)
 {
 	json_decref(page->after);
 	page->after = NULL;
+}
+
+bool api_page_before_id(const struct api_page *page, struct reply *rep, char out[32])
+{
+	json_t *k;
+
+	snprintf(out, 32, "%lld", (long long)INT64_MAX);
+	if (!page->after)
+		return true;
+	k = json_array_get(page->after, 0);
+	if (!json_is_integer(k)) {
+		reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor", "the cursor is malformed");
+		return false;
+	}
+	snprintf(out, 32, "%lld", (long long)json_integer_value(k));
+	return true;
 }
 
 json_t *api_page_reply(json_t *items, int limit, api_cursor_key_fn key_fn)

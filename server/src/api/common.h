@@ -17,6 +17,14 @@
 struct db *api_db_get(struct reply *rep);
 /* Set the reply for a failed DB status (DB_RETRY/DB_HARD -> 503/500). */
 void api_reply_db_error(struct reply *rep, enum db_status st);
+/* Borrow a connection, run fn in a transaction (db_tx_run), return the connection. Returns
+ * true when the transaction committed or fn chose not to write (status >= 0); otherwise sets
+ * the 503/500 reply and returns false. */
+bool api_tx(struct reply *rep, enum db_isolation iso, db_tx_fn fn, void *ctx);
+/* One-statement read returning one JSON value (db_query_json) on a borrowed connection.
+ * Returns true with *out (NULL when no row); false with the reply set on DB failure. */
+bool api_read_json(struct reply *rep, const char *sql, int nparams, const char *const *params,
+		   json_t **out);
 /* The request body must be a JSON object; else sets 400 and returns NULL. Borrowed. */
 json_t *api_body_object(const struct request *req, struct reply *rep);
 /* Reject fields of obj not listed in allowed (NULL-terminated); prefix is the JSON pointer of
@@ -37,6 +45,9 @@ struct api_page {
 bool api_page_parse(const struct request *req, struct reply *rep, size_t ncursor_keys,
 		    struct api_page *out);
 void api_page_cleanup(struct api_page *page);
+/* For listings ordered by a bigint id descending: the cursor's id (or INT64_MAX on the first
+ * page) as decimal text in out (32 bytes). False with a 400 reply if the cursor is not an id. */
+bool api_page_before_id(const struct api_page *page, struct reply *rep, char out[32]);
 /* Build {"items": items, "next_cursor"?} from an array that may hold limit+1 rows; the extra
  * row is removed and next_cursor computed from the last kept row with key_fn. items stolen. */
 typedef json_t *(*api_cursor_key_fn)(json_t *item);

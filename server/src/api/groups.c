@@ -204,8 +204,6 @@ void api_groups_create(const struct request *req, struct reply *rep)
 					      NULL };
 	struct create_ctx c = { .req = req };
 	json_t *body = api_body_object(req, rep);
-	struct db *db;
-	enum db_status st;
 
 	if (!body || !api_check_fields(body, fields, "", rep) ||
 	    !api_opt_string(body, "name", "", &c.name, NULL, rep) ||
@@ -245,13 +243,8 @@ void api_groups_create(const struct request *req, struct reply *rep)
 	}
 	if (!check_description(c.description, rep) || (c.query && !check_query(c.query, rep)))
 		return;
-	db = api_db_get(rep);
-	if (!db)
-		return;
-	st = db_tx_run(db, DB_SERIALIZABLE, create_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
+	if (!api_tx(rep, DB_SERIALIZABLE, create_tx, &c))
+		;
 	else if (c.outcome != GROUP_OK)
 		reply_outcome(rep, c.outcome, c.name, c.parent, NULL);
 	else {
@@ -267,21 +260,14 @@ void api_groups_get(const struct request *req, struct reply *rep)
 {
 	const char *name;
 	json_t *out = NULL;
-	struct db *db;
-	enum db_status st;
 
 	if (!check_group_param(req, rep, &name))
 		return;
-	db = api_db_get(rep);
-	if (!db)
-		return;
 	const char *params[] = { name };
-	st = db_query_json(db, "SELECT bw_group_json(g) FROM thing_groups g WHERE g.name = $1", 1,
-			   params, &out);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (!out)
+	if (!api_read_json(rep, "SELECT bw_group_json(g) FROM thing_groups g WHERE g.name = $1", 1,
+			   params, &out))
+		return;
+	if (!out)
 		reply_outcome(rep, GROUP_MISSING, name, NULL, NULL);
 	else
 		reply_json(rep, 200, out);
@@ -435,8 +421,6 @@ void api_groups_update(const struct request *req, struct reply *rep)
 	json_t *body = api_body_object(req, rep);
 	json_t *v;
 	bool is_null;
-	struct db *db;
-	enum db_status st;
 
 	if (!body || !check_group_param(req, rep, &c.name) ||
 	    !api_check_fields(body, fields, "", rep))
@@ -469,13 +453,8 @@ void api_groups_update(const struct request *req, struct reply *rep)
 	}
 	if (!check_description(c.description, rep) || (c.query && !check_query(c.query, rep)))
 		return;
-	db = api_db_get(rep);
-	if (!db)
-		return;
-	st = db_tx_run(db, DB_SERIALIZABLE, update_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
+	if (!api_tx(rep, DB_SERIALIZABLE, update_tx, &c))
+		;
 	else if (c.outcome != GROUP_OK)
 		reply_outcome(rep, c.outcome, c.name, c.parent, NULL);
 	else {
@@ -523,19 +502,12 @@ static enum db_status delete_tx(struct db *db, void *arg)
 void api_groups_delete(const struct request *req, struct reply *rep)
 {
 	struct delete_ctx c = { .req = req };
-	struct db *db;
-	enum db_status st;
 
 	if (!check_group_param(req, rep, &c.name))
 		return;
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_SERIALIZABLE, delete_tx, &c))
 		return;
-	st = db_tx_run(db, DB_SERIALIZABLE, delete_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.outcome != GROUP_OK)
+	if (c.outcome != GROUP_OK)
 		reply_outcome(rep, c.outcome, c.name, NULL, NULL);
 	else
 		reply_json(rep, 204, NULL);
@@ -640,8 +612,6 @@ out:
 static void member_change(const struct request *req, struct reply *rep, bool is_add)
 {
 	struct member_ctx c = { .req = req, .is_add = is_add };
-	struct db *db;
-	enum db_status st;
 
 	if (!check_group_param(req, rep, &c.group))
 		return;
@@ -651,14 +621,9 @@ static void member_change(const struct request *req, struct reply *rep, bool is_
 			    "thing names are 1..128 characters of a-z A-Z 0-9 : _ -");
 		return;
 	}
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, member_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, member_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.outcome != GROUP_OK)
+	if (c.outcome != GROUP_OK)
 		reply_outcome(rep, c.outcome, c.group, NULL, c.thing);
 	else
 		reply_json(rep, 204, NULL);

@@ -202,8 +202,6 @@ void api_things_create(const struct request *req, struct reply *rep)
 {
 	struct create_ctx c = { .req = req };
 	json_t *body = api_body_object(req, rep);
-	struct db *db;
-	enum db_status st;
 
 	if (!body || !parse_thing(body, "", true, &c.in, rep))
 		return;
@@ -214,14 +212,9 @@ void api_things_create(const struct request *req, struct reply *rep)
 			return;
 		}
 	}
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, create_tx, &c))
 		goto out;
-	st = db_tx_run(db, DB_READ_COMMITTED, create_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.is_duplicate)
+	if (c.is_duplicate)
 		reply_error(rep, BW_ERR_ALREADY_EXISTS, "/name", "thing '%s' already exists",
 			    c.in.name);
 	else {
@@ -417,21 +410,14 @@ void api_things_get(const struct request *req, struct reply *rep)
 {
 	const char *name;
 	json_t *out = NULL;
-	struct db *db;
-	enum db_status st;
 
 	if (!check_name_param(req, rep, &name))
 		return;
-	db = api_db_get(rep);
-	if (!db)
-		return;
 	const char *params[] = { name };
-	st = db_query_json(db, "SELECT bw_thing_json(t) FROM things t WHERE t.name = $1", 1, params,
-			   &out);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (!out)
+	if (!api_read_json(rep, "SELECT bw_thing_json(t) FROM things t WHERE t.name = $1", 1,
+			   params, &out))
+		return;
+	if (!out)
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "thing '%s' not found", name);
 	else
 		reply_json(rep, 200, out);
@@ -635,8 +621,6 @@ static enum db_status delete_tx(struct db *db, void *arg)
 void api_things_delete(const struct request *req, struct reply *rep)
 {
 	struct delete_ctx c = { .req = req };
-	struct db *db;
-	enum db_status st;
 	int64_t v;
 
 	if (!check_name_param(req, rep, &c.name))
@@ -646,14 +630,9 @@ void api_things_delete(const struct request *req, struct reply *rep)
 		reply_error(rep, BW_ERR_BAD_REQUEST, "/version", "version must be a positive integer");
 		return;
 	}
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, delete_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, delete_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.is_missing)
+	if (c.is_missing)
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "thing '%s' not found", c.name);
 	else if (c.is_stale)
 		reply_error(rep, BW_ERR_VERSION_CONFLICT, "/version",

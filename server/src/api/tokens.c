@@ -17,37 +17,21 @@ static json_t *token_key(json_t *item)
 void api_tokens_list(const struct request *req, struct reply *rep)
 {
 	struct api_page page;
-	struct db *db;
 	json_t *items = NULL;
-	char after[32] = "9223372036854775807", limit[16];
-	enum db_status st;
+	char before[32], limit[16];
 
 	if (!api_page_parse(req, rep, 1, &page))
 		return;
-	if (page.after) {
-		json_t *k = json_array_get(page.after, 0);
-		if (!json_is_integer(k)) {
-			reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor", "the cursor is malformed");
-			goto out;
-		}
-		snprintf(after, sizeof(after), "%lld", (long long)json_integer_value(k));
-	}
+	if (!api_page_before_id(&page, rep, before))
+		goto out;
 	snprintf(limit, sizeof(limit), "%d", page.limit + 1);
-	db = api_db_get(rep);
-	if (!db)
-		goto out;
-	const char *params[] = { after, limit };
-	st = db_query_json(db,
-			   "SELECT coalesce(jsonb_agg(j ORDER BY id DESC), '[]') FROM"
-			   " (SELECT k.id, bw_token_json(k) AS j FROM api_tokens k WHERE k.id < $1::bigint"
-			   "  ORDER BY k.id DESC LIMIT $2::int) s",
-			   2, params, &items);
-	db_pool_put(db);
-	if (st < 0) {
-		api_reply_db_error(rep, st);
-		goto out;
-	}
-	reply_json(rep, 200, api_page_reply(items, page.limit, token_key));
+	const char *params[] = { before, limit };
+	if (api_read_json(rep,
+			  "SELECT coalesce(jsonb_agg(j ORDER BY id DESC), '[]') FROM"
+			  " (SELECT k.id, bw_token_json(k) AS j FROM api_tokens k WHERE k.id < $1::bigint"
+			  "  ORDER BY k.id DESC LIMIT $2::int) s",
+			  2, params, &items))
+		reply_json(rep, 200, api_page_reply(items, page.limit, token_key));
 out:
 	api_page_cleanup(&page);
 }
@@ -89,8 +73,6 @@ void api_tokens_create(const struct request *req, struct reply *rep)
 	struct create_ctx c = { .req = req };
 	const char *role = NULL;
 	json_t *body = api_body_object(req, rep);
-	struct db *db;
-	enum db_status st;
 
 	if (!body || !api_check_fields(body, fields, "", rep) ||
 	    !api_opt_string(body, "name", "", &c.name, NULL, rep) ||
@@ -106,14 +88,10 @@ void api_tokens_create(const struct request *req, struct reply *rep)
 			    "role is required: one of viewer, operator, admin");
 		return;
 	}
-	db = api_db_get(rep);
-	if (!db)
-		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, create_tx, &c);
-	db_pool_put(db);
-	if (st < 0 || !c.out) {
+	if (!api_tx(rep, DB_READ_COMMITTED, create_tx, &c) || !c.out) {
+		if (!rep->err)
+			api_reply_db_error(rep, DB_HARD);
 		json_decref(c.out);
-		api_reply_db_error(rep, st < 0 ? st : DB_HARD);
 		return;
 	}
 	json_object_set_new(c.out, "token", json_string(c.token));
@@ -147,22 +125,15 @@ static enum db_status revoke_tx(struct db *db, void *arg)
 void api_tokens_revoke(const struct request *req, struct reply *rep)
 {
 	struct revoke_ctx c = { .req = req, .id = request_param(req, "id") };
-	struct db *db;
-	enum db_status st;
 	char *end;
 
 	if (!c.id || !*c.id || strtoll(c.id, &end, 10) <= 0 || *end || strlen(c.id) > 18) {
 		reply_error(rep, BW_ERR_BAD_REQUEST, NULL, "token id must be a positive integer");
 		return;
 	}
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, revoke_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, revoke_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (!c.is_found)
+	if (!c.is_found)
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "token %s not found", c.id);
 	else
 		reply_json(rep, 204, NULL);
