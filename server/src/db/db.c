@@ -1,6 +1,7 @@
 #include "db/db.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,4 +482,60 @@ enum db_status db_exec_script(struct db *db, const char *sql)
 	}
 	PQclear(res);
 	return st;
+}
+
+enum db_status db_listen(struct db *db, const char *channel)
+{
+	char sql[128];
+	char *ident;
+
+	if (!db || !db->conn)
+		return DB_HARD;
+	ident = PQescapeIdentifier(db->conn, channel, strlen(channel));
+	if (!ident)
+		return DB_HARD;
+	snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+	PQfreemem(ident);
+	return db_exec(db, sql, 0, NULL, NULL);
+}
+
+int db_wait_notify(struct db *db, int timeout_ms)
+{
+	struct pollfd pfd;
+	PGnotify *n;
+	int got = 0;
+
+	if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	/* notifications may already be buffered */
+	if (!PQconsumeInput(db->conn))
+		return -1;
+	while ((n = PQnotifies(db->conn))) {
+		PQfreemem(n);
+		got = 1;
+	}
+	if (got)
+		return 1;
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return -1;
+	int rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -1;
+	if (rc == 0)
+		return 0;
+	if (!PQconsumeInput(db->conn))
+		return -1;
+	while ((n = PQnotifies(db->conn))) {
+		PQfreemem(n);
+		got = 1;
+	}
+	return got;
+}
+
+bool db_is_ok(const struct db *db)
+{
+	return db && db->conn && PQstatus(db->conn) == CONNECTION_OK;
 }

@@ -69,6 +69,14 @@ typedef enum db_status (*db_tx_fn)(struct db *db, void *ctx);
  * retries with jittered backoff. Returns fn's final status, DB_RETRY when retries ran out. */
 enum db_status db_tx_run(struct db *db, enum db_isolation iso, db_tx_fn fn, void *ctx);
 
+/* LISTEN on a channel (dedicated connection). */
+enum db_status db_listen(struct db *db, const char *channel);
+/* Wait up to timeout_ms for a notification on a LISTENing connection. Returns 1 if at least one
+ * arrived (all pending ones are consumed), 0 on timeout, -1 if the connection failed. */
+int db_wait_notify(struct db *db, int timeout_ms);
+/* True if the connection is usable. */
+bool db_is_ok(const struct db *db);
+
 /* Advisory lock helpers on a dedicated connection. */
 bool db_try_advisory_lock(struct db *db, int64_t key);
 
