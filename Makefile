@@ -6,7 +6,7 @@ CC ?= cc
 PKGS := libmicrohttpd libpq jansson libmosquitto openssl
 WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-fno-common -Werror
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Iserver/src -MMD -MP \
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Iserver/src -Imosquitto-plugin -MMD -MP \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
@@ -61,6 +61,26 @@ $(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(TEST_HELPER_OBJS) $(BUILD)/libbw.
 
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libbw.a
 	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+# Bellwether's Mosquitto plugin (mosquitto-plugin/README.md), loaded by the broker of the test
+# stack, of `make run` and of the tests. Same flags in every variant, no sanitizers: the system
+# broker that loads it has no sanitizer runtime. Needs Debian's mosquitto-dev headers.
+PLUGIN_SO := $(BUILD)/bellwether_plugin.so
+PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(BUILD)/%.o)
+PLUGIN_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -MMD -MP
+
+.PHONY: plugin
+plugin: $(PLUGIN_SO)
+
+$(BUILD)/mosquitto-plugin/%.o: mosquitto-plugin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -c $< -o $@
+
+$(PLUGIN_SO): $(PLUGIN_OBJS)
+	$(CC) -shared -o $@ $^
+
+test-build: $(PLUGIN_SO)
+run: $(PLUGIN_SO)
 
 # Everything the test suite needs, built once.
 test-build: $(BUILD)/bellwetherd $(UNIT_BINS) $(INTEG_BINS)
@@ -118,3 +138,4 @@ clean:
 
 -include $(OBJS:.o=.d) $(BUILD)/server/src/main.d $(UNIT_BINS:=.d) $(INTEG_BINS:=.d) \
 	$(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:=.d)
+-include $(PLUGIN_OBJS:.o=.d)

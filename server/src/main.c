@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/firmware.h"
 #include "api/handlers.h"
 #include "api/routes.h"
 #include "auth/awskeys.h"
@@ -20,9 +21,12 @@
 #include "crypto/digest.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "firmware/verify.h"
 #include "http/server.h"
 #include "mqtt/client.h"
+#include "mqtt/outbox_pump.h"
 #include "mqtt/router.h"
+#include "mqtt/shadow.h"
 
 #define BW_VERSION "0.1.0"
 
@@ -41,6 +45,8 @@ static void usage(FILE *f)
 		"  token revoke ID               revoke a token\n"
 		"  print-config [--markdown]     print the effective configuration (secrets masked)\n"
 		"                                or the option table as Markdown\n"
+		"  verify-manifest MANIFEST (--trust-list F | --key PEM)... [--artifact FILE]...\n"
+		"                                verify a signed firmware manifest offline\n"
 		"  --help, --version\n\n");
 	config_print_help(f);
 }
@@ -288,7 +294,7 @@ static int cmd_serve(const struct config *cfg)
 	int sig = 0, rc = 1;
 	char *mqtt_password = NULL;
 	struct mqtt_router *router = NULL;
-	bool is_mqtt = false, is_http = false, is_pool = false;
+	bool is_mqtt = false, is_http = false, is_pool = false, is_fw = false, is_pump = false;
 
 	if (!require_dsn(cfg))
 		return 2;
@@ -322,6 +328,8 @@ static int cmd_serve(const struct config *cfg)
 	mqtt_password = read_secret_file(cfg->mqtt_password_file);
 	if (!router || (cfg->mqtt_password_file && *cfg->mqtt_password_file && !mqtt_password))
 		goto out;
+	if (mqtt_shadow_register(router, cfg) != BW_OK)
+		goto out;
 	char client_id[64];
 	if (cfg->mqtt_client_id && *cfg->mqtt_client_id) {
 		snprintf(client_id, sizeof(client_id), "%s", cfg->mqtt_client_id);
@@ -347,6 +355,9 @@ static int cmd_serve(const struct config *cfg)
 	if (mqtt_client_start(&mo, router) != 0)
 		goto out;
 	is_mqtt = true;
+	if (outbox_pump_start(cfg->pg_dsn, cfg->outbox_lock_key) != 0)
+		goto out;
+	is_pump = true;
 
 	char keyerr[512];
 	if (!awskeys_load(cfg->aws_keys_file, keyerr, sizeof(keyerr))) {
@@ -354,6 +365,12 @@ static int cmd_serve(const struct config *cfg)
 		goto out;
 	}
 	api_static_set_dir(cfg->static_dir);
+	char fw_err[512];
+	if (!api_fw_init(cfg, fw_err, sizeof(fw_err))) {
+		log_error("main", "firmware_init_failed", LOG_S("detail", fw_err), LOG_END);
+		goto out;
+	}
+	is_fw = true;
 	struct http_server_options ho = {
 		.listen = cfg->http_listen,
 		.threads = (int)cfg->http_threads,
@@ -377,6 +394,10 @@ static int cmd_serve(const struct config *cfg)
 out:
 	if (is_http)
 		http_server_stop();
+	if (is_fw)
+		api_fw_shutdown();
+	if (is_pump)
+		outbox_pump_stop();
 	if (is_mqtt)
 		mqtt_client_stop();
 	mqtt_router_free(router);
@@ -413,6 +434,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = i < argc ? argv[i++] : "serve";
+	if (strcmp(cmd, "verify-manifest") == 0) /* offline tool: needs no configuration */
+		return verify_cli_main(argc - i + 1, argv + i - 1);
 	if (strcmp(cmd, "print-config") == 0 && i < argc && strcmp(argv[i], "--markdown") == 0) {
 		config_print_markdown(stdout);
 		return 0;

@@ -19,6 +19,10 @@
  */
 #include "mqtt/client.h"
 
+#include <stdio.h>
+
+#include "bellwether_plugin.h" /* mosquitto-plugin/: the server-plugin contract */
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -596,6 +600,51 @@ int mqtt_client_publish(const char *topic, const void *payload, size_t len, int 
 							  payload, qos, retain, NULL));
 	pthread_rwlock_unlock(&g_lock);
 out:
+	if (ret == BW_OK)
+		metrics_counter_add("bw_mqtt_messages_published_total", NULL, 1);
+	else
+		metrics_counter_add("bw_mqtt_publish_failures_total", NULL, 1);
+	return ret;
+}
+
+int mqtt_client_publish_to(const char *client_id, const char *topic, const void *payload,
+			   size_t len, int qos)
+{
+	mosquitto_property *props = NULL;
+	char *internal = NULL;
+	int ret;
+
+	if (!client_id || !*client_id || !mqtt_topic_name_valid(topic) || (qos != 0 && qos != 1) ||
+	    (len > 0 && !payload)) {
+		ret = BW_ERR_BAD_REQUEST;
+		goto out;
+	}
+	if (len > MQTT_MAX_PAYLOAD_BYTES) {
+		ret = BW_ERR_PAYLOAD_TOO_LARGE;
+		goto out;
+	}
+	/* mosquitto-plugin/bellwether_plugin.h: the plugin delivers PREFIX + topic to the client
+	 * named by the user property, and to nobody else */
+	if (asprintf(&internal, "%s%s", BW_PLUGIN_DELIVER_PREFIX, topic) < 0) {
+		internal = NULL;
+		ret = BW_ERR_INTERNAL;
+		goto out;
+	}
+	if (mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY,
+					       BW_PLUGIN_PROP_TARGET, client_id) != MOSQ_ERR_SUCCESS) {
+		ret = BW_ERR_INTERNAL;
+		goto out;
+	}
+	pthread_rwlock_rdlock(&g_lock);
+	if (!g_client || !atomic_load(&g_has_session))
+		ret = BW_ERR_UNAVAILABLE;
+	else
+		ret = publish_result(mosquitto_publish_v5(g_client->mosq, NULL, internal, (int)len,
+							  payload, qos, false, props));
+	pthread_rwlock_unlock(&g_lock);
+out:
+	mosquitto_property_free_all(&props);
+	free(internal);
 	if (ret == BW_OK)
 		metrics_counter_add("bw_mqtt_messages_published_total", NULL, 1);
 	else

@@ -43,6 +43,12 @@ bool mqtt_client_is_connected(void);
  * bw_mqtt_messages_published_total or bw_mqtt_publish_failures_total. */
 int mqtt_client_publish(const char *topic, const void *payload, size_t len, int qos, bool retain);
 
+/* Publish payload on topic to ONE client (client_id) only, whether or not it subscribes, through
+ * the broker plugin (mosquitto-plugin/: spec 2.2 reply delivery). Never retained. Same return
+ * codes as mqtt_client_publish. */
+int mqtt_client_publish_to(const char *client_id, const char *topic, const void *payload,
+			   size_t len, int qos);
+
 /* Stop gracefully: stop accepting messages, let the workers finish the batches they are handling
  * (their publishes still go out) and drop what is still queued (counted), disconnect cleanly,
  * stop the network thread and release libmosquitto. No-op when not started. Must not be called

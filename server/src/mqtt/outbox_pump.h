@@ -1,0 +1,18 @@
+/* Outbox pump: publishes committed mqtt_outbox rows (db/outbox.h) in id order, QoS as stored,
+ * never retained, and deletes each row once the broker client has taken it. One pump acts at a
+ * time across instances (Postgres advisory lock), so per-key order holds cluster-wide. Delivery
+ * is at least once: a crash between publish and delete republishes the row. */
+#ifndef BW_MQTT_OUTBOX_PUMP_H
+#define BW_MQTT_OUTBOX_PUMP_H
+
+#include <stdint.h>
+
+/* Start the pump thread on its own connection to dsn. lock_key is the advisory lock that
+ * elects the active pump. Returns 0 or -1. */
+int outbox_pump_start(const char *dsn, int64_t lock_key);
+/* Stop the thread (publishing what it already fetched is abandoned; rows stay for later). */
+void outbox_pump_stop(void);
+/* Wake the pump now (e.g. after a local commit). */
+void outbox_pump_kick(void);
+
+#endif
