@@ -9,7 +9,9 @@
 #   SERVER_USER      account of bellwetherd (letters, digits, . _ -)
 #   SERVER_PASSWORD  its password; written hashed to DIR/passwd with mosquitto_passwd.
 #                    "-" writes no passwd file (the docker image creates it at start).
-#   PLUGIN_SO        optional path of a broker plugin (.so) to load
+#   PLUGIN_SO        optional path of Bellwether's broker plugin (mosquitto-plugin/, built as
+#                    $BUILD/bellwether_plugin.so); "-" or absent: none. With --docker the
+#                    default is the image's /usr/lib/bellwether/bellwether_plugin.so.
 #   --bind ADDR      listener address (default 127.0.0.1)
 #   --docker         container layout: listen on 0.0.0.0, log to stdout, no pid file, ACL at
 #                    /mosquitto/config/acl, password file at /mosquitto/data/passwd
@@ -22,13 +24,16 @@
 #     Authenticating devices beyond the client id (certificates, per-thing credentials, or a
 #     plugin) is not done here: anyone who knows a thing name can connect as that thing.
 #   - A client that sends a username must be in the password file. The AWS Device SDK v2 sends
-#     `<username>?SDK=...` (even `?SDK=...` with no username, spec section 1.5), which this file
-#     rejects ("not authorised"); such devices need the broker plugin, which compares only the
-#     part before `?`.
+#     `<username>?SDK=...` (even `?SDK=...` with no username, spec section 1.5): the broker
+#     plugin cuts the username at `?` before the password file is checked (empty -> anonymous).
+#     Without the plugin such devices are refused ("not authorised").
+#   - The plugin (mosquitto-plugin/README.md) delivers the server's replies published on
+#     `$bellwether/deliver/<reply topic>` to one client; only the server account may write
+#     there and nobody may read it.
 set -euo pipefail
 
 usage() {
-	sed -n '4,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit "${1:-2}"
 }
 
@@ -61,6 +66,10 @@ port="$2"
 user="$3"
 password="$4"
 plugin="${5:-}"
+if [ "$docker" -eq 1 ] && [ $# -lt 5 ]; then
+	plugin=/usr/lib/bellwether/bellwether_plugin.so
+fi
+[ "$plugin" != "-" ] || plugin=""
 
 if ! [[ "$port" =~ ^[0-9]+$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
 	echo "gen-mosquitto-conf: bad port '$port'" >&2
@@ -119,7 +128,9 @@ umask 077
 	fi
 	echo "log_timestamp_format %Y-%m-%dT%H:%M:%S"
 	if [ -n "$plugin" ]; then
+		echo "# Directed Jobs replies, requester ids, SDK v2 usernames: mosquitto-plugin/README.md"
 		echo "plugin $plugin"
+		echo "plugin_opt_server_user $user"
 	fi
 } >"$dir/mosquitto.conf.tmp"
 mv "$dir/mosquitto.conf.tmp" "$dir/mosquitto.conf"
@@ -130,6 +141,8 @@ mv "$dir/mosquitto.conf.tmp" "$dir/mosquitto.conf"
 	echo "user $user"
 	echo "topic readwrite #"
 	echo "topic readwrite \$aws/#"
+	echo "# Replies for the broker plugin to deliver to one client (write only: nobody reads it)."
+	echo "topic write \$bellwether/deliver/#"
 	echo ""
 	echo "# Every client (devices connect anonymously): only its own thing's topics, where the"
 	echo "# client id is the thing name."

@@ -10,6 +10,8 @@
 #                              preferred ports (55432, 1883, 8080); a taken port falls back to
 #                              a free one, which is printed
 #        any BW_* option (e.g. BW_LOG_LEVEL=debug) not managed here is passed to bellwetherd
+# The broker loads bellwether_plugin.so from BIN's directory when it is there (make run builds
+# it; mosquitto-plugin/README.md); without it there is no directed Jobs reply delivery.
 # Unlike the test harness, Postgres keeps fsync on: this state is meant to survive crashes.
 set -euo pipefail
 
@@ -139,8 +141,17 @@ PG_DSN="postgresql://postgres@127.0.0.1:$PG_PORT/bellwether"
 if [ ! -s "$LOCAL/mqtt-server.password" ]; then
 	(umask 077 && stack_random_hex 16 >"$LOCAL/mqtt-server.password")
 fi
+plugin=""
+if [ -f "$(dirname "$BIN")/bellwether_plugin.so" ]; then
+	# a new file, not an overwrite: a broker left running may still map the old one
+	cp "$(dirname "$BIN")/bellwether_plugin.so" "$MQTT_DIR/bellwether_plugin.so.tmp"
+	mv -f "$MQTT_DIR/bellwether_plugin.so.tmp" "$MQTT_DIR/bellwether_plugin.so"
+	plugin="$MQTT_DIR/bellwether_plugin.so"
+else
+	say "no broker plugin next to $BIN (make plugin): no directed Jobs reply delivery"
+fi
 "$STACK_ROOT/scripts/gen-mosquitto-conf.sh" "$MQTT_DIR" "$MQTT_PORT" "$MQTT_SERVER_USER" \
-	"$(head -n 1 "$LOCAL/mqtt-server.password")"
+	"$(head -n 1 "$LOCAL/mqtt-server.password")" ${plugin:+"$plugin"}
 stack_mqtt_prepare "$MQTT_DIR"
 say "starting mosquitto on 127.0.0.1:$MQTT_PORT"
 STARTED_MQTT=1
@@ -159,6 +170,11 @@ stack_mqtt_start "$MQTT_DIR" "$MQTT_PORT" || die "mosquitto failed"
 	echo "BW_BOOTSTRAP_TOKEN_FILE=$LOCAL/admin.token"
 	if stack_bin_has_option "$BIN" BW_BLOB_DIR; then
 		echo "BW_BLOB_DIR=$LOCAL/blobs"
+	fi
+	# The master key encrypts firmware signing keys: made once, kept (losing it loses them).
+	if stack_bin_has_option "$BIN" BW_MASTER_KEY_FILE; then
+		[ -s "$LOCAL/master.key" ] || (umask 077 && stack_random_hex 32 >"$LOCAL/master.key")
+		echo "BW_MASTER_KEY_FILE=$LOCAL/master.key"
 	fi
 } >"$LOCAL/server.env"
 

@@ -14,11 +14,14 @@
 # Env for up: BW_BIN=path/to/bellwetherd to start the daemon (without it: Postgres + Mosquitto
 # only, no migrations, BW_TEST_URL empty). BW_STACK_READY_TIMEOUT (default 30) seconds for
 # /readyz. Any other BW_* option in the caller's environment (e.g. BW_LOG_LEVEL=debug) is passed
-# to bellwetherd unless the harness sets it.
+# to bellwetherd unless the harness sets it. BW_STACK_MQTT_PLUGIN: the broker plugin to load
+# (mosquitto-plugin/README.md); unset: $BUILD/bellwether_plugin.so when built (BUILD defaults
+# to build/debug), empty: none. test.env's BW_TEST_MQTT_PLUGIN says which one was loaded.
 #
 # DIR layout: test.env (export lines for tests), stack.state, server.env (daemon options),
 # pg/data + pg/postgres.log, pgsock/, mqtt/{mosquitto.conf,acl,passwd,mosquitto.log},
-# mqtt-server.password, bellwetherd.log, bellwetherd.pid, admin.token, blobs/.
+# mqtt-server.password, bellwetherd.log, bellwetherd.pid, admin.token, blobs/, master.key,
+# aws-keys (SigV4 access key of the AWS-compatible routes).
 # When root, DIR gets o+x so the postgres and mosquitto users can reach their subdirectories.
 set -euo pipefail
 
@@ -97,12 +100,29 @@ write_server_env() {
 		if stack_bin_has_option "$BIN" BW_BLOB_DIR; then
 			echo "BW_BLOB_DIR=$DIR/blobs"
 		fi
+		if stack_bin_has_option "$BIN" BW_AWS_KEYS_FILE; then
+			# SigV4 access key for the AWS-compatible routes (role admin); tests read it
+			# from test.env (BW_TEST_AWS_ACCESS_KEY / BW_TEST_AWS_SECRET_KEY).
+			[ -s "$DIR/aws-keys" ] || (umask 077 &&
+				printf 'AKIDTESTBELLWETHER %s admin\n' "$(stack_random_hex 20)" \
+					>"$DIR/aws-keys")
+			echo "BW_AWS_KEYS_FILE=$DIR/aws-keys"
+		fi
+		if stack_bin_has_option "$BIN" BW_MASTER_KEY_FILE; then
+			[ -s "$DIR/master.key" ] ||
+				(umask 077 && stack_random_hex 32 >"$DIR/master.key")
+			echo "BW_MASTER_KEY_FILE=$DIR/master.key"
+		fi
 	} >"$DIR/server.env"
 }
 
 write_test_env() {
 	local token="" url="" pw
+	local aws_id="" aws_secret=""
 	pw="$(cat "$DIR/mqtt-server.password")"
+	if [ -s "$DIR/aws-keys" ]; then
+		read -r aws_id aws_secret _ <"$DIR/aws-keys"
+	fi
 	if [ -n "$BIN" ]; then
 		url="http://127.0.0.1:$HTTP_PORT"
 		token="$(head -n 1 "$DIR/admin.token" 2>/dev/null | tr -d '\r\n' || true)"
@@ -119,9 +139,12 @@ write_test_env() {
 		echo "export BW_TEST_MQTT_SERVER_USER='$MQTT_SERVER_USER'"
 		echo "export BW_TEST_MQTT_SERVER_PASSWORD='$pw'"
 		echo "export BW_TEST_MQTT_PASSWORD_FILE='$DIR/mqtt-server.password'"
+		echo "export BW_TEST_MQTT_PLUGIN='${MQTT_PLUGIN:-}'"
 		echo "export BW_TEST_URL='$url'"
 		echo "export BW_TEST_HTTP_PORT='${HTTP_PORT}'"
 		echo "export BW_TEST_ADMIN_TOKEN='$token'"
+		echo "export BW_TEST_AWS_ACCESS_KEY='$aws_id'"
+		echo "export BW_TEST_AWS_SECRET_KEY='$aws_secret'"
 		echo "export BW_TEST_BIN='$BIN'"
 		echo "export BW_TEST_SERVER_LOG='$DIR/bellwetherd.log'"
 		echo "export BW_TEST_STATIC_DIR='$STACK_ROOT/web-static'"
@@ -248,8 +271,18 @@ do_up() {
 	state_save
 	pw="$(stack_random_hex 16)"
 	(umask 077 && printf '%s\n' "$pw" >"$DIR/mqtt-server.password")
+	# The plugin is copied next to the config, where the broker's user can read it.
+	local plugin="${BW_STACK_MQTT_PLUGIN-}" build="${BUILD:-build/debug}"
+	if [ -z "${BW_STACK_MQTT_PLUGIN+set}" ]; then
+		[ "${build#/}" != "$build" ] || build="$STACK_ROOT/$build"
+		[ ! -f "$build/bellwether_plugin.so" ] || plugin="$build/bellwether_plugin.so"
+	fi
+	if [ -n "$plugin" ]; then
+		cp "$plugin" "$MQTT_DIR/bellwether_plugin.so"
+		MQTT_PLUGIN="$(cd "$(dirname "$plugin")" && pwd)/$(basename "$plugin")"
+	fi
 	"$STACK_ROOT/scripts/gen-mosquitto-conf.sh" "$MQTT_DIR" "$MQTT_PORT" "$MQTT_SERVER_USER" "$pw" \
-		${BW_STACK_MQTT_PLUGIN:+"$BW_STACK_MQTT_PLUGIN"}
+		${plugin:+"$MQTT_DIR/bellwether_plugin.so"}
 	stack_mqtt_prepare "$MQTT_DIR"
 	stack_mqtt_start "$MQTT_DIR" "$MQTT_PORT"
 

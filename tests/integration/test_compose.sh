@@ -92,7 +92,15 @@ check "postgres data on volume pgdata" has_line '^    - pgdata:/var/lib/postgres
 check "postgres healthcheck uses pg_isready" has_line 'pg_isready' "$pg"
 
 mq="$(service_block mosquitto)"
-check "mosquitto is eclipse-mosquitto:2" has_line '^    image: eclipse-mosquitto:2$' "$mq"
+check "mosquitto builds docker/mosquitto.Dockerfile (eclipse-mosquitto:2 + plugin)" \
+	has_line '^      dockerfile: docker/mosquitto.Dockerfile' "$mq"
+mdf="$ROOT/docker/mosquitto.Dockerfile"
+check "mosquitto.Dockerfile builds on and runs eclipse-mosquitto:2" \
+	test "$(grep -cE '^FROM eclipse-mosquitto:2( |$)' "$mdf" 2>/dev/null)" -eq 2
+check "mosquitto.Dockerfile installs the plugin where the config loads it" bash -c '
+	grep -q "/usr/lib/bellwether/bellwether_plugin.so" "$1" &&
+	grep -qx "plugin /usr/lib/bellwether/bellwether_plugin.so" "$2"' _ "$mdf" \
+	"$ROOT/docker/mosquitto/mosquitto.conf"
 check "mosquitto mounts docker/mosquitto read-only" \
 	has_line "^    - $ROOT/docker/mosquitto:/mosquitto/config:ro" "$mq"
 
@@ -147,8 +155,18 @@ check "docker/mosquitto/ matches scripts/gen-mosquitto-conf.sh --docker output" 
 # Load it into the local mosquitto, with the container paths moved into $WORK and a free port.
 if command -v mosquitto >/dev/null && port="$(stack_port_acquire "$WORK")"; then
 	mkdir -p "$WORK/mq"
+	# The image's plugin path -> the locally built plugin (make test-build), or no plugin.
+	case "${BUILD:-build/debug}" in
+	/*) plugin_so="$BUILD/bellwether_plugin.so" ;;
+	*) plugin_so="$ROOT/${BUILD:-build/debug}/bellwether_plugin.so" ;;
+	esac
+	if [ -f "$plugin_so" ]; then
+		plugin_sed="s#^plugin /usr/lib/bellwether/bellwether_plugin.so\$#plugin $plugin_so#"
+	else
+		plugin_sed='/^plugin/d'
+	fi
 	sed -e "s#/mosquitto/config/#$WORK/mq/#; s#/mosquitto/data/#$WORK/mq/#" \
-		-e "s#^listener 1883 0.0.0.0#listener $port 127.0.0.1#" \
+		-e "s#^listener 1883 0.0.0.0#listener $port 127.0.0.1#" -e "$plugin_sed" \
 		"$ROOT/docker/mosquitto/mosquitto.conf" >"$WORK/mq/mosquitto.conf"
 	cp "$ROOT/docker/mosquitto/acl" "$WORK/mq/acl"
 	: >"$WORK/mq/passwd"
