@@ -262,7 +262,8 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	c->disconnect_rc = rc; /* acted on when the loop returns */
 }
 
-static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m,
+		       const mosquitto_property *props)
 {
 	struct client *c = obj;
 	struct mqtt_message *msg;
@@ -280,6 +281,18 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		drop("reason=\"oom\"");
 		warn_limited(&c->oom_warn, "mqtt_message_oom", m->topic, len);
 		return;
+	}
+	/* the requester's client id, stamped by the broker plugin */
+	for (const mosquitto_property *p = props; p; p = mosquitto_property_next(p)) {
+		char *name = NULL, *value = NULL;
+		if (mosquitto_property_identifier(p) == MQTT_PROP_USER_PROPERTY &&
+		    mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &name, &value,
+							false) &&
+		    strcmp(name, BW_PLUGIN_PROP_CLIENT_ID) == 0 &&
+		    strlen(value) < sizeof(msg->client_id))
+			memcpy(msg->client_id, value, strlen(value) + 1);
+		free(name);
+		free(value);
 	}
 	switch (mqtt_inbox_push(c->inbox, msg)) {
 	case MQTT_INBOX_PUSHED:
@@ -483,7 +496,7 @@ static int client_setup(struct client *c, const struct mqtt_client_options *opts
 	mosquitto_connect_callback_set(c->mosq, on_connect);
 	mosquitto_disconnect_callback_set(c->mosq, on_disconnect);
 	mosquitto_subscribe_callback_set(c->mosq, on_subscribe);
-	mosquitto_message_callback_set(c->mosq, on_message);
+	mosquitto_message_v5_callback_set(c->mosq, on_message);
 	mosquitto_log_callback_set(c->mosq, on_log);
 
 	c->inbox = mqtt_inbox_new(

@@ -332,6 +332,7 @@ struct mqtt_message *mqtt_message_new(const char *topic, const void *payload, si
 	msg->payload_len = payload_len;
 	msg->qos = qos;
 	msg->retain = retain;
+	msg->client_id[0] = '\0';
 	return msg;
 }
 

@@ -23,6 +23,10 @@ struct mqtt_message {
 	size_t payload_len;
 	int qos;
 	bool retain;
+	/* The publishing client's id as stamped by the broker plugin (user property bw-client-id,
+	 * mosquitto-plugin/bellwether_plugin.h); "" when absent or longer than 128 bytes, in
+	 * which case handlers fall back to the thing name of the topic. */
+	char client_id[129];
 };
 
 /* Handles one message. Runs on an MQTT worker thread; the message is valid only during the call. */
