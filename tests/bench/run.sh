@@ -128,6 +128,8 @@ unit_of() {
 bench_args() {
 	case "$(basename "$1")" in
 	bench_mqtt_raw) echo "--seconds $BENCH_SECONDS" ;;
+	bench_shadow_mqtt) echo "--seconds $BENCH_SECONDS" ;;
+	bench_fw_transfer) echo "--seconds $BENCH_SECONDS" ;;
 	bench_pg_raw)
 		if [ "$BENCH_DURABLE" = 1 ]; then
 			echo "--seconds $BENCH_SECONDS --require-durable"
@@ -140,7 +142,10 @@ bench_args() {
 }
 
 echo "bench: starting a private stack in $DIR"
-BW_STACK_DURABLE="$BENCH_DURABLE" "$STACK" up "$DIR" || die "stack.sh up failed"
+# bellwetherd runs too (benches of the server need it; the raw baselines do not touch it)
+[ -x "$BUILD/bellwetherd" ] || die "$BUILD/bellwetherd missing (run make bench)"
+BW_STACK_DURABLE="$BENCH_DURABLE" BW_BIN="$BUILD/bellwetherd" "$STACK" up "$DIR" ||
+	die "stack.sh up failed"
 # shellcheck source=/dev/null
 . "$DIR/test.env"
 if [ "$BENCH_DURABLE" = 1 ]; then

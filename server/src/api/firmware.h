@@ -33,6 +33,9 @@ FW_HANDLER(api_fw_release_compatibility);
 
 /* api/fw_artifacts.c */
 extern const struct route_stream api_fw_artifact_upload_stream;
+/* The route table's stream field for the upload route (a plain identifier keeps the one-line
+ * route format that tests/openapi/check-routes.sh parses). */
+#define API_FW_UPLOAD_STREAM (&api_fw_artifact_upload_stream)
 FW_HANDLER(api_fw_artifact_get);
 FW_HANDLER(api_fw_artifact_delete);
 FW_HANDLER(api_fw_artifact_content);

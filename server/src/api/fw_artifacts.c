@@ -14,12 +14,11 @@
 #include "core/log.h"
 #include "core/strutil.h"
 #include "crypto/base64.h"
-#include "crypto/hmac.h"
 #include "crypto/keys.h"
+#include "firmware/presign.h"
 #include "http/range.h"
 
 #define PRESIGN_MAX_TTL_S 604800
-#define PRESIGN_LABEL "bellwether-presign-v1"
 
 /* ---- upload ---- */
 
@@ -115,7 +114,8 @@ static void *upload_begin(const struct request *req, struct reply *rep)
 			goto fail;
 		}
 		for (int i = 0; i < 64; i++)
-			u->expected[i] = (char)(sha[i] >= 'A' && sha[i] <= 'F' ? sha[i] + 32 : sha[i]);
+			u->expected[i] =
+				(char)(sha[i] >= 'A' && sha[i] <= 'F' ? sha[i] + 32 : sha[i]);
 		u->expected[64] = '\0';
 	}
 	if (sig) {
@@ -130,7 +130,8 @@ static void *upload_begin(const struct request *req, struct reply *rep)
 	if (kid) {
 		bool is_hex = strlen(kid) == SIGN_KEY_ID_LEN;
 		for (size_t i = 0; is_hex && kid[i]; i++)
-			is_hex = (kid[i] >= '0' && kid[i] <= '9') || (kid[i] >= 'a' && kid[i] <= 'f');
+			is_hex = (kid[i] >= '0' && kid[i] <= '9') ||
+				 (kid[i] >= 'a' && kid[i] <= 'f');
 		if (!sig || !is_hex) {
 			reply_error(rep, BW_ERR_BAD_REQUEST, NULL,
 				    "X-Signature-Key-Id needs X-Signature-Sha256-Ecdsa and is a "
@@ -254,6 +255,7 @@ static enum db_status insert_tx(struct db *db, void *arg)
 	if (st < 0)
 		return st;
 	if (st == DB_NONE) {
+		db_rows_free(rows);
 		c->is_missing = true;
 		return DB_NONE;
 	}
@@ -262,14 +264,13 @@ static enum db_status insert_tx(struct db *db, void *arg)
 	if (strcmp(c->state, "draft") != 0)
 		return DB_NONE;
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)c->info->size_bytes);
-	const char *params[] = { c->u->release_id, c->u->name,	      c->u->type,
-				 size,		   c->info->sha256, c->sig_b64,
-				 c->sig_key,	   c->req->principal.name };
+	const char *params[] = { c->u->release_id, c->u->name, c->u->type, size,
+				 c->info->sha256,  c->sig_b64, c->sig_key, c->req->principal.name };
 	st = db_query_json(db,
 			   "INSERT INTO firmware_artifacts (release_id, name, type, size_bytes,"
 			   " sha256, signature, signature_key_id, signature_source, created_by)"
 			   " VALUES ($1::bigint, $2, $3, $4::bigint, $5, $6, $7,"
-			   " CASE WHEN $6 IS NULL THEN NULL ELSE 'external' END, $8)"
+			   " CASE WHEN $6::text IS NULL THEN NULL ELSE 'external' END, $8)"
 			   " ON CONFLICT (release_id, name) DO NOTHING"
 			   " RETURNING bw_fw_artifact_json(firmware_artifacts)",
 			   8, params, &c->out);
@@ -285,10 +286,10 @@ static enum db_status insert_tx(struct db *db, void *arg)
 		     1, p1, NULL);
 	if (st < 0)
 		return st;
-	json_t *det = json_pack("{s:s, s:s, s:s, s:I, s:b}", "release_id", c->u->release_id,
-				"name", c->u->name, "sha256", c->info->sha256, "size_bytes",
-				(json_int_t)c->info->size_bytes, "externally_signed",
-				c->sig_b64 != NULL);
+	json_t *det =
+		json_pack("{s:s, s:s, s:s, s:I, s:b}", "release_id", c->u->release_id, "name",
+			  c->u->name, "sha256", c->info->sha256, "size_bytes",
+			  (json_int_t)c->info->size_bytes, "externally_signed", c->sig_b64 != NULL);
 	st = api_audit(db, c->req, "artifact.upload", "artifact",
 		       json_string_value(json_object_get(c->out, "id")), det);
 	json_decref(det);
@@ -430,8 +431,8 @@ struct artifact_row {
 	char state[16];
 };
 
-#define ARTIFACT_ROW_SQL                                                                           \
-	"SELECT a.id, a.release_id, a.name, a.sha256, a.size_bytes, r.state FROM"                  \
+#define ARTIFACT_ROW_SQL                                                          \
+	"SELECT a.id, a.release_id, a.name, a.sha256, a.size_bytes, r.state FROM" \
 	" firmware_artifacts a JOIN firmware_releases r ON r.id = a.release_id WHERE "
 
 /* Find by (release, name) when name is not NULL, else by artifact id. Returns false with the
@@ -511,8 +512,8 @@ void api_fw_artifact_get(const struct request *req, struct reply *rep)
 	if (st < 0)
 		api_reply_db_error(rep, st);
 	else if (!out)
-		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "release '%s' has no artifact '%s'", release,
-			    name);
+		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "release '%s' has no artifact '%s'",
+			    release, name);
 	else
 		reply_json(rep, 200, out);
 }
@@ -541,6 +542,7 @@ static enum db_status delete_tx(struct db *db, void *arg)
 	if (st < 0)
 		return st;
 	if (st == DB_NONE) {
+		db_rows_free(rows);
 		c->is_missing_release = true;
 		return DB_NONE;
 	}
@@ -556,6 +558,7 @@ static enum db_status delete_tx(struct db *db, void *arg)
 	if (st < 0)
 		return st;
 	if (st == DB_NONE) {
+		db_rows_free(rows);
 		c->is_missing = true;
 		return DB_NONE;
 	}
@@ -614,7 +617,8 @@ static void count_download(const struct artifact_row *a, uint64_t start, uint64_
 	const char *params[] = { a->id, bytes, start == 0 ? "1" : "0" };
 
 	if (!db) {
-		log_warn("firmware", "download_count_skipped", LOG_S("artifact_id", a->id), LOG_END);
+		log_warn("firmware", "download_count_skipped", LOG_S("artifact_id", a->id),
+			 LOG_END);
 		return;
 	}
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)length);
@@ -726,24 +730,6 @@ void api_fw_artifact_content(const struct request *req, struct reply *rep)
 
 /* ---- presigned URLs ---- */
 
-/* HMAC over "bellwether-presign-v1\n<artifact id>\n<expires>\n<thing or empty>". */
-static bool presign_mac(const char *artifact_id, const char *expires, const char *thing,
-			unsigned char mac[DIGEST_SHA256_LEN])
-{
-	unsigned char key[DIGEST_SHA256_LEN];
-	char msg[400];
-	int n;
-	bool ok;
-
-	if (!keys_presign_key(key))
-		return false;
-	n = snprintf(msg, sizeof(msg), "%s\n%s\n%s\n%s", PRESIGN_LABEL, artifact_id, expires,
-		     thing ? thing : "");
-	ok = n > 0 && (size_t)n < sizeof(msg) && hmac_sha256(key, sizeof(key), msg, (size_t)n, mac);
-	memset(key, 0, sizeof(key));
-	return ok;
-}
-
 static bool is_host_header(const char *h)
 {
 	size_t n = 0;
@@ -760,13 +746,12 @@ static bool is_host_header(const char *h)
 void api_fw_artifact_presign(const struct request *req, struct reply *rep)
 {
 	static const char *const fields[] = { "expires_in_s", "thing", NULL };
-	char release[FW_ID_TEXT_SIZE], expires[24], path[512], url[1024], at[40];
-	unsigned char mac[DIGEST_SHA256_LEN];
+	char release[FW_ID_TEXT_SIZE], sig[PRESIGN_SIG_SIZE], path[512], url[1024], at[40];
+	unsigned char key[DIGEST_SHA256_LEN];
 	const char *name, *thing = NULL, *host;
 	json_t *body = req->json, *v;
 	long long ttl = api_fw.presign_ttl_s;
 	struct artifact_row a;
-	char *sig = NULL;
 	struct tm tm;
 	time_t exp;
 
@@ -807,13 +792,14 @@ void api_fw_artifact_presign(const struct request *req, struct reply *rep)
 		return;
 	}
 	exp = time(NULL) + (time_t)ttl;
-	snprintf(expires, sizeof(expires), "%lld", (long long)exp);
-	if (!presign_mac(a.id, expires, thing, mac) || !(sig = strutil_b64url_encode(mac, sizeof(mac)))) {
+	bool is_signed = keys_presign_key(key) && presign_sign(key, a.id, exp, thing, sig);
+	memset(key, 0, sizeof(key));
+	if (!is_signed) {
 		reply_error(rep, BW_ERR_INTERNAL, NULL, "cannot sign the URL");
 		return;
 	}
-	snprintf(path, sizeof(path), "/api/v1/firmware/download/%s?expires=%s%s%s&signature=%s",
-		 a.id, expires, thing ? "&thing=" : "", thing ? thing : "", sig);
+	snprintf(path, sizeof(path), "/api/v1/firmware/download/%s?expires=%lld%s%s&signature=%s",
+		 a.id, (long long)exp, thing ? "&thing=" : "", thing ? thing : "", sig);
 	host = request_header(req, "Host");
 	if (api_fw.public_url[0]) {
 		size_t n = strlen(api_fw.public_url);
@@ -834,48 +820,32 @@ void api_fw_artifact_presign(const struct request *req, struct reply *rep)
 			     thing));
 	log_info("firmware", "artifact_presigned", LOG_S("artifact_id", a.id),
 		 LOG_I("expires", (int64_t)exp), LOG_S("thing", thing), LOG_END);
-	free(sig);
 }
 
 void api_fw_presigned_download(const struct request *req, struct reply *rep)
 {
 	char id[FW_ID_TEXT_SIZE];
-	const char *expires = request_query(req, "expires");
-	const char *sig = request_query(req, "signature");
 	const char *thing = request_query(req, "thing");
-	unsigned char mac[DIGEST_SHA256_LEN];
-	void *given = NULL;
-	size_t given_len = 0;
+	unsigned char key[DIGEST_SHA256_LEN];
 	struct artifact_row a;
-	bool is_valid;
-	char *end = NULL;
-	long long exp;
+	enum presign_result pr = PRESIGN_BAD_SIGNATURE;
 
 	if (!api_fw_id_param(req, rep, "artifact", "artifact", id))
 		return;
-	exp = expires ? strtoll(expires, &end, 10) : 0;
-	if (!expires || !*expires || *end || exp <= 0 || !sig ||
-	    (thing && !strutil_is_valid_thing_name(thing))) {
-		api_fw_count_presign_rejected("malformed");
-		reply_error(rep, BW_ERR_FORBIDDEN, NULL,
-			    "a presigned URL needs expires and signature (and an optional valid "
-			    "thing)");
-		return;
-	}
-	is_valid = presign_mac(id, expires, thing, mac) &&
-		   strutil_b64url_decode(sig, &given, &given_len) && given_len == sizeof(mac) &&
-		   digest_equal(given, mac, sizeof(mac));
-	free(given);
-	if (!is_valid) {
-		api_fw_count_presign_rejected("bad_signature");
-		reply_error(rep, BW_ERR_FORBIDDEN, NULL,
-			    "the presigned URL's signature is invalid (altered URL or another "
-			    "server key)");
-		return;
-	}
-	if (exp < (long long)time(NULL)) {
-		api_fw_count_presign_rejected("expired");
-		reply_error(rep, BW_ERR_FORBIDDEN, NULL, "the presigned URL expired");
+	if (keys_presign_key(key))
+		pr = presign_verify(key, id, request_query(req, "expires"), thing,
+				    request_query(req, "signature"), (int64_t)time(NULL));
+	memset(key, 0, sizeof(key));
+	if (pr != PRESIGN_OK) {
+		api_fw_count_presign_rejected(presign_result_name(pr));
+		reply_error(
+			rep, BW_ERR_FORBIDDEN, NULL, "%s",
+			pr == PRESIGN_EXPIRED ? "the presigned URL expired"
+			: pr == PRESIGN_MALFORMED
+				? "a presigned URL needs expires and signature (and an optional "
+				  "valid thing)"
+				: "the presigned URL's signature is invalid (altered URL or "
+				  "another server key)");
 		return;
 	}
 	if (!find_artifact(id, NULL, &a, rep))

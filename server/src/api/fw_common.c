@@ -40,8 +40,9 @@ bool api_fw_init(const struct config *cfg, char *err, size_t errlen)
 	metrics_describe("bw_fw_uploads_total", "counter", "Firmware artifact uploads by result");
 	metrics_describe("bw_fw_upload_bytes_total", "counter",
 			 "Bytes of firmware artifacts stored by successful uploads");
-	metrics_describe("bw_fw_downloads_total", "counter",
-			 "Firmware artifact download requests by kind (bearer, presigned) and status");
+	metrics_describe(
+		"bw_fw_downloads_total", "counter",
+		"Firmware artifact download requests by kind (bearer, presigned) and status");
 	metrics_describe("bw_fw_download_bytes_total", "counter",
 			 "Bytes of firmware artifact content served");
 	metrics_describe("bw_fw_presign_rejected_total", "counter",

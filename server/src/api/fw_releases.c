@@ -46,16 +46,21 @@ static int cmp_strp(const void *a, const void *b)
 }
 
 /* Parse the fields shared by create and update. */
-static bool parse_release(json_t *body, bool is_create, struct release_input *in,
-			  struct reply *rep)
+static bool parse_release(json_t *body, bool is_create, struct release_input *in, struct reply *rep)
 {
-	static const char *const create_fields[] = { "product",	 "firmware_version",
-						     "security_version", "min_version",
-						     "notes",	 "hardware_types",
+	static const char *const create_fields[] = { "product",
+						     "firmware_version",
+						     "security_version",
+						     "min_version",
+						     "notes",
+						     "hardware_types",
 						     NULL };
-	static const char *const update_fields[] = { "version",	 "firmware_version",
-						     "security_version", "min_version",
-						     "notes",	 "hardware_types",
+	static const char *const update_fields[] = { "version",
+						     "firmware_version",
+						     "security_version",
+						     "min_version",
+						     "notes",
+						     "hardware_types",
 						     NULL };
 	json_t *v, *hws;
 	struct semver ver, minv;
@@ -125,13 +130,13 @@ static bool parse_release(json_t *body, bool is_create, struct release_input *in
 				    MAX_HARDWARE_TYPES);
 			return false;
 		}
-		json_array_foreach(hws, i, e)
-		{
+		json_array_foreach(hws, i, e) {
 			char ptr[40];
 			snprintf(ptr, sizeof(ptr), "/hardware_types/%zu", i);
 			if (!json_is_string(e) || !api_fw_is_valid_hw(json_string_value(e))) {
-				reply_error(rep, BW_ERR_BAD_REQUEST, ptr,
-					    "hardware types are 1..128 characters of A-Z a-z 0-9 : _ . -");
+				reply_error(
+					rep, BW_ERR_BAD_REQUEST, ptr,
+					"hardware types are 1..128 characters of A-Z a-z 0-9 : _ . -");
 				return false;
 			}
 			names[i] = json_string_value(e);
@@ -203,17 +208,19 @@ static enum db_status create_tx(struct db *db, void *arg)
 	c->out = NULL;
 	c->is_duplicate = false;
 	snprintf(sec, sizeof(sec), "%lld", c->in.security_version);
-	const char *params[] = { c->in.product,	      c->in.firmware_version, c->in.sort_key,
-				 sec,		      c->in.min_version,      c->in.notes,
+	const char *params[] = { c->in.product,	       c->in.firmware_version,
+				 c->in.sort_key,       sec,
+				 c->in.min_version,    c->in.notes,
 				 c->in.hardware_types, c->req->principal.name };
-	st = db_query_json(db,
-			   "INSERT INTO firmware_releases (product, firmware_version,"
-			   " version_sort_key, security_version, min_version, notes, hardware_types,"
-			   " created_by) VALUES ($1, $2, $3, $4::bigint, $5, coalesce($6, ''),"
-			   " ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8)"
-			   " ON CONFLICT (product, version_sort_key) DO NOTHING"
-			   " RETURNING bw_fw_release_json(firmware_releases)",
-			   8, params, &c->out);
+	st = db_query_json(
+		db,
+		"INSERT INTO firmware_releases (product, firmware_version,"
+		" version_sort_key, security_version, min_version, notes, hardware_types,"
+		" created_by) VALUES ($1, $2, $3, $4::bigint, $5, coalesce($6, ''),"
+		" ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8)"
+		" ON CONFLICT (product, version_sort_key) DO NOTHING"
+		" RETURNING bw_fw_release_json(firmware_releases)",
+		8, params, &c->out);
 	if (st == DB_NONE) {
 		c->is_duplicate = true;
 		return DB_NONE;
@@ -273,9 +280,9 @@ void api_fw_release_get(const struct request *req, struct reply *rep)
 	if (!db)
 		return;
 	const char *params[] = { id };
-	st = db_query_json(db,
-			   "SELECT bw_fw_release_json(r) FROM firmware_releases r WHERE r.id = $1::bigint",
-			   1, params, &out);
+	st = db_query_json(
+		db, "SELECT bw_fw_release_json(r) FROM firmware_releases r WHERE r.id = $1::bigint",
+		1, params, &out);
 	db_pool_put(db);
 	if (st < 0)
 		api_reply_db_error(rep, st);
@@ -316,7 +323,8 @@ void api_fw_releases_list(const struct request *req, struct reply *rep)
 	if (page.after) {
 		json_t *k = json_array_get(page.after, 0);
 		if (!json_is_integer(k)) {
-			reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor", "the cursor is malformed");
+			reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor",
+				    "the cursor is malformed");
 			goto out;
 		}
 		snprintf(after, sizeof(after), "%lld", (long long)json_integer_value(k));
@@ -387,7 +395,8 @@ static enum db_status lock_release(struct db *db, const char *id, const char *ve
 		return DB_NONE;
 	snprintf(state_out, 16, "%s", json_string_value(json_object_get(row, "state")));
 	char cur[32];
-	snprintf(cur, sizeof(cur), "%lld", (long long)json_integer_value(json_object_get(row, "version")));
+	snprintf(cur, sizeof(cur), "%lld",
+		 (long long)json_integer_value(json_object_get(row, "version")));
 	if (version[0] && strcmp(version, cur) != 0)
 		*res = LOOKUP_STALE;
 	else {
@@ -472,19 +481,18 @@ static enum db_status update_tx(struct db *db, void *arg)
 				 c->in.min_version,
 				 c->in.notes,
 				 c->in.hardware_types };
-	st = db_query_json(
-		db,
-		"UPDATE firmware_releases r SET"
-		" firmware_version = coalesce($2, r.firmware_version),"
-		" version_sort_key = coalesce($3, r.version_sort_key),"
-		" security_version = coalesce($4::bigint, r.security_version),"
-		" min_version = CASE WHEN $5 = '1' THEN $6 ELSE r.min_version END,"
-		" notes = coalesce($7, r.notes),"
-		" hardware_types = CASE WHEN $8::jsonb IS NULL THEN r.hardware_types"
-		"   ELSE ARRAY(SELECT jsonb_array_elements_text($8::jsonb)) END,"
-		" version = r.version + 1, updated_at = now()"
-		" WHERE r.id = $1::bigint RETURNING bw_fw_release_json(r)",
-		8, params, &c->out);
+	st = db_query_json(db,
+			   "UPDATE firmware_releases r SET"
+			   " firmware_version = coalesce($2, r.firmware_version),"
+			   " version_sort_key = coalesce($3, r.version_sort_key),"
+			   " security_version = coalesce($4::bigint, r.security_version),"
+			   " min_version = CASE WHEN $5 = '1' THEN $6 ELSE r.min_version END,"
+			   " notes = coalesce($7, r.notes),"
+			   " hardware_types = CASE WHEN $8::jsonb IS NULL THEN r.hardware_types"
+			   "   ELSE ARRAY(SELECT jsonb_array_elements_text($8::jsonb)) END,"
+			   " version = r.version + 1, updated_at = now()"
+			   " WHERE r.id = $1::bigint RETURNING bw_fw_release_json(r)",
+			   8, params, &c->out);
 	if (st < 0) {
 		c->is_duplicate = db_last_conflict(db) == DB_CONFLICT_UNIQUE;
 		return st;
@@ -618,14 +626,15 @@ static enum db_status choose_keys(struct db *db, const char *requested, char man
 	enum db_status st;
 
 	manifest_id[0] = artifact_id[0] = '\0';
-	st = db_exec(db,
-		     "SELECT (SELECT id FROM firmware_keys WHERE ($1::text IS NULL OR id = $1)"
-		     "  AND status = 'active' AND private_key_sealed IS NOT NULL"
-		     "  ORDER BY created_at DESC, id LIMIT 1),"
-		     " (SELECT id FROM firmware_keys WHERE status = 'active'"
-		     "  AND private_key_sealed IS NOT NULL AND algorithm = 'ecdsa-p256'"
-		     "  ORDER BY ($1::text IS NOT NULL AND id = $1) DESC, created_at DESC, id LIMIT 1)",
-		     1, params, &rows);
+	st = db_exec(
+		db,
+		"SELECT (SELECT id FROM firmware_keys WHERE ($1::text IS NULL OR id = $1)"
+		"  AND status = 'active' AND private_key_sealed IS NOT NULL"
+		"  ORDER BY created_at DESC, id LIMIT 1),"
+		" (SELECT id FROM firmware_keys WHERE status = 'active'"
+		"  AND private_key_sealed IS NOT NULL AND algorithm = 'ecdsa-p256'"
+		"  ORDER BY ($1::text IS NOT NULL AND id = $1) DESC, created_at DESC, id LIMIT 1)",
+		1, params, &rows);
 	if (st < 0)
 		return st;
 	if (db_rows_get(rows, 0, 0))
@@ -649,8 +658,7 @@ static enum db_status sign_artifacts(struct db *db, const char *release_id, json
 	*count = 0;
 	if (!rows)
 		return DB_HARD;
-	json_array_foreach(artifacts, i, a)
-	{
+	json_array_foreach(artifacts, i, a) {
 		unsigned char digest[DIGEST_SHA256_LEN], *sig = NULL;
 		size_t siglen = 0;
 		char *b64;
@@ -897,14 +905,15 @@ static enum db_status state_tx(struct db *db, void *arg)
 		}
 		db_rows_free(rows);
 	}
-	st = db_query_json(db,
-			   "UPDATE firmware_releases r SET state = $2, state_reason = $3,"
-			   " deprecated_at = CASE WHEN $2 = 'deprecated' THEN now() ELSE"
-			   "   r.deprecated_at END,"
-			   " revoked_at = CASE WHEN $2 = 'revoked' THEN now() ELSE r.revoked_at END,"
-			   " version = r.version + 1, updated_at = now()"
-			   " WHERE r.id = $1::bigint RETURNING bw_fw_release_json(r)",
-			   3, params, &c->out);
+	st = db_query_json(
+		db,
+		"UPDATE firmware_releases r SET state = $2, state_reason = $3,"
+		" deprecated_at = CASE WHEN $2 = 'deprecated' THEN now() ELSE"
+		"   r.deprecated_at END,"
+		" revoked_at = CASE WHEN $2 = 'revoked' THEN now() ELSE r.revoked_at END,"
+		" version = r.version + 1, updated_at = now()"
+		" WHERE r.id = $1::bigint RETURNING bw_fw_release_json(r)",
+		3, params, &c->out);
 	if (st < 0)
 		return st;
 	json_t *det = json_pack("{s:s, s:s?}", "from", c->state, "reason", c->reason);
@@ -1064,9 +1073,9 @@ void api_fw_release_compatibility(const struct request *req, struct reply *rep)
 	if (!db)
 		return;
 	const char *p1[] = { id };
-	st = db_query_json(db,
-			   "SELECT bw_fw_release_json(r) FROM firmware_releases r WHERE r.id = $1::bigint",
-			   1, p1, &rel);
+	st = db_query_json(
+		db, "SELECT bw_fw_release_json(r) FROM firmware_releases r WHERE r.id = $1::bigint",
+		1, p1, &rel);
 	if (st >= 0 && rel && thing) {
 		const char *p2[] = { thing };
 		st = db_query_json(db, "SELECT bw_thing_json(t) FROM things t WHERE t.name = $1", 1,
@@ -1094,8 +1103,7 @@ void api_fw_release_compatibility(const struct request *req, struct reply *rep)
 			    "current_version must be a semantic version");
 		goto out;
 	}
-	json_array_foreach(json_object_get(rel, "hardware_types"), i, e)
-	{
+	json_array_foreach(json_object_get(rel, "hardware_types"), i, e) {
 		if (i < MAX_HARDWARE_TYPES)
 			hws[i] = json_string_value(e);
 	}

@@ -3,7 +3,9 @@
  * name (NULL = the pattern), stream callbacks (BODY_STREAM routes only). */
 #include "api/routes.h"
 
+#include "api/firmware.h"
 #include "api/handlers.h"
+#include "api/shadow.h"
 
 /* clang-format off */
 const struct route api_routes[] = {

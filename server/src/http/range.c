@@ -30,8 +30,7 @@ static const char *skip_ws(const char *s)
 	return s;
 }
 
-enum range_result range_parse(const char *header, uint64_t size, uint64_t *start,
-			      uint64_t *length)
+enum range_result range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *length)
 {
 	const char *p;
 	uint64_t a = 0, b = 0;

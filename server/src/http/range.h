@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 enum range_result {
-	RANGE_FULL = 0,		 /* no usable Range header: send the whole file (200) */
-	RANGE_PARTIAL,		 /* one satisfiable range: 206 with *start, *length */
-	RANGE_UNSATISFIABLE,	 /* 416 with Content-Range: bytes * / size */
+	RANGE_FULL = 0,	     /* no usable Range header: send the whole file (200) */
+	RANGE_PARTIAL,	     /* one satisfiable range: 206 with *start, *length */
+	RANGE_UNSATISFIABLE, /* 416 with Content-Range: bytes * / size */
 };
 
 /* Interpret a Range header value (NULL = absent) for a representation of size bytes.
@@ -16,7 +16,6 @@ enum range_result {
  * syntax errors, other units and multiple ranges are ignored (RANGE_FULL), as RFC 9110 allows.
  * An end past the last byte is clamped; a start at or beyond size, or a zero-length suffix, is
  * unsatisfiable. */
-enum range_result range_parse(const char *header, uint64_t size, uint64_t *start,
-			      uint64_t *length);
+enum range_result range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *length);
 
 #endif
