@@ -1,0 +1,33 @@
+/*
+ * jobExecutionsRetryConfig (spec 3.5): whether an ended execution gets a retry, and the new
+ * execution that carries it. PURE: libc + jansson.
+ */
+#ifndef BW_JOBS_RETRY_H
+#define BW_JOBS_RETRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jobs/config.h"
+#include "jobs/errors.h"
+#include "jobs/execution.h"
+
+/*
+ * True if `ended` (the thing's latest execution, just terminal) is to be retried: its status is
+ * FAILED or TIMED_OUT (REJECTED, SUCCEEDED, CANCELED and REMOVED never are), the criterion for
+ * that failure type (an exact one before ALL) allows more retries than already made for its
+ * scope (exact type: retries after that type; ALL: all retries), and fewer than 10 retries were
+ * made in total. The caller also stops retrying once the job is canceled or aborted.
+ */
+bool jobs_retry_decision(const struct jobs_retry_config *cfg, const struct jobs_execution *ended);
+
+/*
+ * The retry of `ended` (spec 3.5): same job and thing, executionNumber + 1, QUEUED,
+ * versionNumber 1, no statusDetails, queuedAt = lastUpdatedAt = now, the retry count of the
+ * failure type + 1, creation order seq. Returns JOBS_OK, or JOBS_ERR_INVALID_REQUEST if ended
+ * is not FAILED or TIMED_OUT (out initialised).
+ */
+enum jobs_err jobs_retry_next_execution(const struct jobs_execution *ended, int64_t seq,
+					int64_t now_ms, struct jobs_execution *out);
+
+#endif
