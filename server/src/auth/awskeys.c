@@ -71,14 +71,14 @@ bool awskeys_load(const char *path, char *err, size_t errlen)
 		if (!secret || extra || strlen(id) > SIGV4_ACCESS_KEY_MAX ||
 		    strlen(secret) > SIGV4_SECRET_MAX || n >= AWSKEYS_MAX) {
 			snprintf(err, errlen,
-				 "BW_AWS_KEYS_FILE %s:%d: expected ACCESS_KEY_ID SECRET [ROLE]%s", path,
-				 lineno, n >= AWSKEYS_MAX ? " (too many keys)" : "");
+				 "BW_AWS_KEYS_FILE %s:%d: expected ACCESS_KEY_ID SECRET [ROLE]%s",
+				 path, lineno, n >= AWSKEYS_MAX ? " (too many keys)" : "");
 			goto fail;
 		}
 		tmp[n].role = ROLE_OPERATOR;
 		if (role && !role_parse(role, &tmp[n].role)) {
-			snprintf(err, errlen, "BW_AWS_KEYS_FILE %s:%d: unknown role '%s'", path, lineno,
-				 role);
+			snprintf(err, errlen, "BW_AWS_KEYS_FILE %s:%d: unknown role '%s'", path,
+				 lineno, role);
 			goto fail;
 		}
 		strutil_lcpy(tmp[n].id, id, sizeof(tmp[n].id));
@@ -100,7 +100,8 @@ fail:
 	return false;
 }
 
-/* sigv4_secret_fn over the loaded table (called with the read lock held). */
+/* sigv4_secret_fn over the loaded table (called with the read lock held): 1 found, 0 unknown
+ * key, -1 internal error. */
 static int lookup(void *ctx, const char *access_key_id, char *secret, size_t size)
 {
 	enum role *role = ctx;
@@ -109,10 +110,10 @@ static int lookup(void *ctx, const char *access_key_id, char *secret, size_t siz
 			if (strutil_lcpy(secret, keys[i].secret, size) >= size)
 				return -1;
 			*role = keys[i].role;
-			return 0;
+			return 1;
 		}
 	}
-	return -1;
+	return 0;
 }
 
 enum bw_err awskeys_verify(const char *method, const char *raw_path, const char *raw_query,
@@ -151,5 +152,6 @@ enum bw_err awskeys_verify(const char *method, const char *raw_path, const char 
 	}
 	snprintf(out->name, sizeof(out->name), "aws:%.120s", auth.access_key_id);
 	out->role = role;
+	snprintf(out->aws_service, sizeof(out->aws_service), "%s", auth.service);
 	return BW_OK;
 }

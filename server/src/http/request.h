@@ -20,6 +20,10 @@ struct principal {
 	int64_t token_id; /* 0 when unauthenticated or a non-token principal */
 	char name[129];	  /* token name, for the audit log */
 	enum role role;
+	/* SigV4 credential-scope service ("iot", "iot-jobs-data", "iotdata", ...) of an AWS_SIGV4
+	 * request; "" otherwise. Routes whose path exists in several AWS planes dispatch on it
+	 * (spec 4.3). */
+	char aws_service[64];
 };
 
 struct request {

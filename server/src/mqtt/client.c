@@ -211,7 +211,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	for (size_t i = 0; i < n; i++) {
 		const struct mqtt_route *route = mqtt_router_at(c->router, i);
 		int src = mosquitto_subscribe_v5(mosq, &c->sub_mids[i], route->filter, route->qos,
-						 MQTT_SUB_OPT_SEND_RETAIN_NEVER, NULL);
+						 MQTT_SUB_OPT_SEND_RETAIN_NEVER |
+							 MQTT_SUB_OPT_NO_LOCAL,
+						 NULL);
 
 		if (src != MOSQ_ERR_SUCCESS) {
 			c->sub_mids[i] = 0;
