@@ -13,12 +13,15 @@ CREATE TABLE mqtt_outbox (
 COMMENT ON TABLE mqtt_outbox IS 'MQTT messages committed with their cause and not yet published; the pump deletes a row once the broker client has taken it';
 COMMENT ON COLUMN mqtt_outbox.target_client IS 'When set, deliver only to this MQTT client id (through the broker plugin), not to subscribers';
 
--- Wake the pump at commit time instead of polling.
+-- Wake the pump at commit time instead of polling; only when the statement inserted rows (a
+-- statement trigger also fires for INSERT ... SELECT of nothing).
 CREATE FUNCTION bw_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM pg_notify('bw_outbox', '');
+	IF EXISTS (SELECT 1 FROM new_rows) THEN
+		PERFORM pg_notify('bw_outbox', '');
+	END IF;
 	RETURN NULL;
 END
 $$;
-CREATE TRIGGER mqtt_outbox_notify AFTER INSERT ON mqtt_outbox
+CREATE TRIGGER mqtt_outbox_notify AFTER INSERT ON mqtt_outbox REFERENCING NEW TABLE AS new_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION bw_outbox_notify();

@@ -130,6 +130,7 @@ bench_args() {
 	bench_mqtt_raw) echo "--seconds $BENCH_SECONDS" ;;
 	bench_shadow_mqtt) echo "--seconds $BENCH_SECONDS" ;;
 	bench_fw_transfer) echo "--seconds $BENCH_SECONDS" ;;
+	bench_jobs_mqtt) echo "--seconds $BENCH_SECONDS" ;;
 	bench_pg_raw)
 		if [ "$BENCH_DURABLE" = 1 ]; then
 			echo "--seconds $BENCH_SECONDS --require-durable"

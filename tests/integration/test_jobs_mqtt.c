@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -79,6 +80,14 @@ static void announce(const char *thing)
 	snprintf(ids, sizeof(ids), "{%s}", sql("SELECT id FROM things WHERE name = '%s'", thing));
 	ck_assert_int_ge(db_job_events_emit(db, ids, 1), 0);
 	db_close(db);
+	/* let the outbox pump publish them before the device subscribes */
+	for (int i = 0; i < 500; i++) {
+		if (strcmp(sql("SELECT count(*) FROM mqtt_outbox WHERE topic LIKE '$aws/things/%s/%%'",
+			       thing),
+			   "0") == 0)
+			break;
+		usleep(10000);
+	}
 }
 
 /* A thing and a released job with a QUEUED execution on it, queued minutes_ago minutes ago. */

@@ -12,8 +12,13 @@
 
 #include "core/log.h"
 
+#define DB_STMT_CACHE 64
+
 struct db {
 	PGconn *conn;
+	/* statements prepared on this connection, by the address of their (static) SQL text */
+	const char *prepared[DB_STMT_CACHE];
+	int nprepared;
 	bool is_pooled;
 	bool in_use;
 	char sqlstate[6];
@@ -134,13 +139,17 @@ struct db *db_pool_get(void)
 	/* connect or reconnect outside the lock */
 	if (db->conn && PQstatus(db->conn) != CONNECTION_OK) {
 		PQreset(db->conn);
+		db->nprepared = 0; /* a new session has no prepared statements */
 		__atomic_add_fetch(&pool.reconnects, 1, __ATOMIC_RELAXED);
 		if (PQstatus(db->conn) != CONNECTION_OK) {
 			PQfinish(db->conn);
 			db->conn = NULL;
 		}
 	}
+	if (!db->conn || db->nprepared < 0)
+		db->nprepared = 0;
 	if (!db->conn) {
+		db->nprepared = 0;
 		db->conn = open_conn(pool.dsn);
 		if (!db->conn) {
 			__atomic_add_fetch(&pool.errors, 1, __ATOMIC_RELAXED);
@@ -297,17 +306,11 @@ fail:
 	return NULL;
 }
 
-enum db_status db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
-		       struct db_rows **out)
+/* Turn a result into a status (and copied rows); clears res. */
+static enum db_status finish(struct db *db, PGresult *res, struct db_rows **out)
 {
-	PGresult *res;
 	enum db_status st = DB_HARD;
 
-	if (out)
-		*out = NULL;
-	if (!db || !db->conn)
-		return DB_HARD;
-	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	switch (PQresultStatus(res)) {
 	case PGRES_TUPLES_OK: {
 		int n = PQntuples(res);
@@ -346,6 +349,41 @@ enum db_status db_exec(struct db *db, const char *sql, int nparams, const char *
 	}
 	PQclear(res);
 	return st;
+}
+
+enum db_status db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
+		       struct db_rows **out)
+{
+	if (out)
+		*out = NULL;
+	if (!db || !db->conn)
+		return DB_HARD;
+	return finish(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0), out);
+}
+
+enum db_status db_exec_static(struct db *db, const char *sql, int nparams,
+			      const char *const *params, struct db_rows **out)
+{
+	char name[32];
+	int i;
+
+	if (out)
+		*out = NULL;
+	if (!db || !db->conn)
+		return DB_HARD;
+	snprintf(name, sizeof(name), "bw_%lx", (unsigned long)(uintptr_t)sql);
+	for (i = 0; i < db->nprepared; i++)
+		if (db->prepared[i] == sql)
+			break;
+	if (i == db->nprepared) {
+		if (db->nprepared >= DB_STMT_CACHE) /* full: plan per call like db_exec */
+			return db_exec(db, sql, nparams, params, out);
+		enum db_status st = finish(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL);
+		if (st < 0)
+			return st;
+		db->prepared[db->nprepared++] = sql;
+	}
+	return finish(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), out);
 }
 
 enum db_status db_query_json(struct db *db, const char *sql, int nparams,

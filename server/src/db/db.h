@@ -46,6 +46,10 @@ enum db_status db_exec(struct db *db, const char *sql, int nparams, const char *
 		       struct db_rows **out);
 /* Run a multi-statement SQL script (no parameters, simple query protocol). */
 enum db_status db_exec_script(struct db *db, const char *sql);
+/* db_exec for SQL whose text is a string constant (its address names it): prepared once per
+ * connection and executed without re-planning. Never pass a built (heap/stack) string. */
+enum db_status db_exec_static(struct db *db, const char *sql, int nparams,
+			      const char *const *params, struct db_rows **out);
 /* Like db_exec but for a query whose single row/column is JSON text: returns the parsed json
  * (new reference) in *out, or NULL if no row / SQL NULL. */
 enum db_status db_query_json(struct db *db, const char *sql, int nparams,

@@ -116,10 +116,10 @@ static int emit(struct db *db, const char *lock_sql, const char *emit_sql, const
 
 	pthread_once(&metrics_once, describe_metrics);
 	snprintf(now, sizeof(now), "%" PRId64, now_s);
-	st = db_exec(db, lock_sql, 1, params, NULL);
+	st = db_exec_static(db, lock_sql, 1, params, NULL);
 	if (st < 0)
 		return st;
-	st = db_exec(db, emit_sql, 2, params, &rows);
+	st = db_exec_static(db, emit_sql, 2, params, &rows);
 	if (st < 0)
 		return st;
 	if (!rows || rows->nrows != 1 || rows->ncols != 3) {

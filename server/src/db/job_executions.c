@@ -160,7 +160,7 @@ enum db_status db_job_executions_load(struct db *db, const char *const *thing_na
 	if (names.is_oom || jobs.is_oom)
 		goto out;
 	const char *params[] = { names.data, jobs.data };
-	st = db_exec(db, load_sql, 2, params, &r);
+	st = db_exec_static(db, load_sql, 2, params, &r);
 	if (st < 0)
 		goto out;
 	if (!r || r->ncols != C__COUNT) {
@@ -349,7 +349,7 @@ enum db_status db_job_executions_write(struct db *db, const struct db_job_snapsh
 	params[17] = actor;
 	params[18] = a[17].data;
 	params[19] = a[18].data;
-	st = db_exec(db, write_sql, 20, params, &r);
+	st = db_exec_static(db, write_sql, 20, params, &r);
 	if (st < 0)
 		goto out;
 	if (!r || r->nrows != 1) {
@@ -365,7 +365,7 @@ out:
 	return st;
 }
 
-char *db_job_snapshot_dirty_things(const struct db_job_snapshot *s, bool *is_oom)
+char *db_job_snapshot_event_things(const struct db_job_snapshot *s, bool *is_oom)
 {
 	struct buf b;
 	int64_t last = -1;
@@ -377,7 +377,9 @@ char *db_job_snapshot_dirty_things(const struct db_job_snapshot *s, bool *is_oom
 	for (size_t i = 0; i < s->nexecs; i++) {
 		int64_t id = s->things[s->execs[i].thing].id;
 
-		if (!s->execs[i].is_dirty || id == last)
+		/* a details-only update (IN_PROGRESS -> IN_PROGRESS) changes neither the pending
+		 * set nor its order, so it can never be due an event (spec 2.10) */
+		if (!s->execs[i].is_pending_changed || id == last)
 			continue;
 		arr_add_i64(&b, id, false);
 		last = id;

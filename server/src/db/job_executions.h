@@ -34,6 +34,7 @@ struct db_job_exec {
 	char *document;		     /* job document text (placeholders intact) */
 	int64_t loaded_version;	     /* versionNumber when loaded: the write's condition */
 	bool is_dirty;		     /* changed by the batch: written back */
+	bool is_pending_changed;     /* status or execution number changed: events may be due */
 };
 
 /* A state transition applied by the batch, for job_execution_history. */
@@ -90,6 +91,6 @@ enum db_status db_job_executions_write(struct db *db, const struct db_job_snapsh
 
 /* The things of s that have a dirty execution, as a Postgres array literal for
  * db_job_events_emit() (malloc'd; NULL when none or on OOM, *is_oom tells which). */
-char *db_job_snapshot_dirty_things(const struct db_job_snapshot *s, bool *is_oom);
+char *db_job_snapshot_event_things(const struct db_job_snapshot *s, bool *is_oom);
 
 #endif

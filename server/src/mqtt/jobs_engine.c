@@ -199,11 +199,14 @@ static bool commit_exec(struct run *run, struct db_job_exec *x, struct jobs_exec
 			bool is_transition)
 {
 	enum jobs_exec_status from = x->e.status;
+	int64_t from_number = x->e.execution_number;
 
 	jobs_execution_cleanup(&x->e);
 	x->e = *next;
 	memset(next, 0, sizeof(*next));
 	x->is_dirty = true;
+	if (x->e.status != from || x->e.execution_number != from_number)
+		x->is_pending_changed = true;
 	return !is_transition ||
 	       db_job_snapshot_add_transition(&run->snap, (size_t)(x - run->snap.execs), from);
 }
@@ -436,7 +439,7 @@ static enum db_status tx_body(struct db *db, void *arg)
 	st = db_job_executions_write(db, &run->snap, "device");
 	if (st <= 0)
 		return st;
-	dirty = db_job_snapshot_dirty_things(&run->snap, &is_oom);
+	dirty = db_job_snapshot_event_things(&run->snap, &is_oom);
 	if (is_oom)
 		return DB_HARD;
 	if (dirty) {
