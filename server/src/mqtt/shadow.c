@@ -13,16 +13,20 @@
 #include "db/shadows.h"
 #include "mqtt/client.h"
 #include "mqtt/inbox.h"
+#include "shadow/cache.h"
 #include "shadow/delta.h"
 #include "shadow/dump.h"
 #include "shadow/revert.h"
 
-#define MAX_LOCKS 64	   /* BW_MQTT_WORKERS maximum */
+#define MAX_LOCKS 64	 /* BW_MQTT_WORKERS maximum */
 #define WRITE_ATTEMPTS 8 /* a batch whose rows changed under it is re-applied this often */
 
+/* One ordering lock per MQTT worker, and the cache of the shadows of that worker's things
+ * (only touched with the lock held). */
 static struct {
 	struct mqtt_shadow_options opts;
 	pthread_mutex_t locks[MAX_LOCKS];
+	struct shadow_cache *caches[MAX_LOCKS]; /* NULL = caching off */
 	pthread_once_t once;
 } svc = { .opts = { .workers = 4 }, .once = PTHREAD_ONCE_INIT };
 
@@ -36,15 +40,24 @@ static void init_locks(void)
 			 "Shadow update latency: from the start of its batch to its last publish");
 	metrics_describe("bw_shadow_batches_total", "counter",
 			 "Shadow request batches applied (one transaction each)");
-	metrics_describe("bw_shadow_batch_requests_total", "counter",
-			 "Shadow requests in applied batches (divide by batches for the mean size)");
+	metrics_describe(
+		"bw_shadow_batch_requests_total", "counter",
+		"Shadow requests in applied batches (divide by batches for the mean size)");
 	metrics_describe("bw_shadow_publish_failures_total", "counter",
 			 "Shadow replies or events that could not be handed to the broker");
 }
 
 void mqtt_shadow_configure(const struct mqtt_shadow_options *opts)
 {
+	size_t per_lock;
+
 	pthread_once(&svc.once, init_locks);
+	for (size_t i = 0; i < MAX_LOCKS; i++) {
+		pthread_mutex_lock(&svc.locks[i]);
+		shadow_cache_free(svc.caches[i]);
+		svc.caches[i] = NULL;
+		pthread_mutex_unlock(&svc.locks[i]);
+	}
 	svc.opts = *opts;
 	if (svc.opts.workers == 0)
 		svc.opts.workers = 4;
@@ -52,6 +65,14 @@ void mqtt_shadow_configure(const struct mqtt_shadow_options *opts)
 		svc.opts.workers = MAX_LOCKS;
 	if (svc.opts.max_state_bytes == 0)
 		svc.opts.max_state_bytes = SHADOW_DEFAULT_MAX_STATE_BYTES;
+	per_lock = svc.opts.cache_bytes / svc.opts.workers;
+	for (unsigned i = 0; per_lock > 0 && i < svc.opts.workers; i++) {
+		/* about one slot per 2 KiB of budget: small shadows fill it evenly */
+		svc.caches[i] = shadow_cache_new(per_lock / 2048 + 64, per_lock);
+		if (!svc.caches[i])
+			log_warn("shadow", "shadow_cache_disabled",
+				 LOG_S("reason", "out of memory"), LOG_END);
+	}
 }
 
 const struct mqtt_shadow_options *mqtt_shadow_options(void)
@@ -94,11 +115,14 @@ void mqtt_shadow_request_cleanup(struct mqtt_shadow_request *r)
 struct key_state {
 	const char *thing; /* borrowed from the first request naming the key */
 	const char *name;  /* "" = classic */
+	unsigned lock;	   /* ordering lock (and cache) of the thing */
 	struct shadow cur;
 	int64_t loaded_version; /* 0 = no row */
 	bool is_dirty;
 	bool is_registered;
 	bool is_corrupt;
+	bool is_cacheable; /* only updates/deletes touch it, and the batch holds its lock */
+	bool is_from_cache;
 };
 
 struct batch {
@@ -161,8 +185,8 @@ static void validate(struct mqtt_shadow_request *r, int64_t now_s)
 	}
 	switch (r->kind) {
 	case MQTT_SHADOW_UPDATE:
-		err = shadow_update_parse(r->payload, r->payload_len, &r->upd, &r->code,
-					  r->message, sizeof(r->message));
+		err = shadow_update_parse(r->payload, r->payload_len, &r->upd, &r->code, r->message,
+					  sizeof(r->message));
 		r->has_client_token = r->upd.has_client_token;
 		memcpy(r->client_token, r->upd.client_token, sizeof(r->client_token));
 		break;
@@ -187,18 +211,29 @@ static void validate(struct mqtt_shadow_request *r, int64_t now_s)
 	r->is_valid = true;
 }
 
+static unsigned lock_index(const char *thing);
+
 static int key_index(struct batch *b, const struct mqtt_shadow_request *r)
 {
 	const char *name = req_name(r);
+	struct key_state *k;
+	bool is_write = r->kind == MQTT_SHADOW_UPDATE || r->kind == MQTT_SHADOW_DELETE;
 
 	for (size_t i = 0; i < b->nkeys; i++) {
-		if (strcmp(b->keys[i].thing, r->thing) == 0 && strcmp(b->keys[i].name, name) == 0)
+		if (strcmp(b->keys[i].thing, r->thing) == 0 && strcmp(b->keys[i].name, name) == 0) {
+			b->keys[i].is_cacheable = b->keys[i].is_cacheable && is_write;
 			return (int)i;
+		}
 	}
 	/* nkeys <= n <= MQTT_SHADOW_BATCH_MAX */
-	b->keys[b->nkeys].thing = r->thing;
-	b->keys[b->nkeys].name = name;
-	shadow_init(&b->keys[b->nkeys].cur);
+	k = &b->keys[b->nkeys];
+	k->thing = r->thing;
+	k->name = name;
+	k->lock = lock_index(r->thing);
+	/* GETs and reverts always read the database: with several instances the cache may be
+	 * stale, and only writes are checked against the stored version */
+	k->is_cacheable = is_write && svc.caches[k->lock] && !svc.opts.is_thing_required;
+	shadow_init(&k->cur);
 	return (int)b->nkeys++;
 }
 
@@ -218,6 +253,8 @@ static enum db_status load_keys(struct batch *b, struct db *db)
 	struct db_rows *rows = NULL;
 	char *text = NULL;
 	enum db_status st = DB_HARD;
+	size_t db_key[MQTT_SHADOW_BATCH_MAX]; /* key index of each key loaded from the database */
+	size_t ndb = 0;
 
 	if (!keys)
 		goto out;
@@ -228,29 +265,41 @@ static enum db_status load_keys(struct batch *b, struct db *db)
 		k->loaded_version = 0;
 		k->is_dirty = false;
 		k->is_corrupt = false;
-		k->is_registered = false;
+		k->is_registered = !svc.opts.is_thing_required;
+		k->is_from_cache = k->is_cacheable && shadow_cache_take(svc.caches[k->lock],
+									k->thing, k->name, &k->cur);
+		if (k->is_from_cache) {
+			k->loaded_version = k->cur.version;
+			continue;
+		}
 		if (json_array_append_new(keys, json_pack("[ss]", k->thing, k->name)) < 0)
 			goto out;
+		db_key[ndb++] = i;
 	}
+	st = DB_ONE;
+	if (ndb == 0)
+		goto out; /* everything came from the cache */
 	text = dump_text(json_incref(keys));
-	if (!text)
+	if (!text) {
+		st = DB_HARD;
 		goto out;
+	}
 	st = db_shadows_load(db, text, &rows);
 	if (st < 0)
 		goto out;
 	for (int r = 0; rows && r < rows->nrows; r++) {
-		long long i = strtoll(db_rows_get(rows, r, 0), NULL, 10) - 1;
+		long long pos = strtoll(db_rows_get(rows, r, 0), NULL, 10) - 1;
 		const char *version = db_rows_get(rows, r, 1);
 		const char *doc = db_rows_get(rows, r, 2);
 		const char *registered = db_rows_get(rows, r, 3);
 		struct key_state *k;
 		json_t *j;
 
-		if (i < 0 || (size_t)i >= b->nkeys)
+		if (pos < 0 || (size_t)pos >= ndb)
 			continue;
-		k = &b->keys[i];
-		k->is_registered = !svc.opts.is_thing_required ||
-				   (registered && strcmp(registered, "t") == 0);
+		k = &b->keys[db_key[pos]];
+		k->is_registered =
+			!svc.opts.is_thing_required || (registered && strcmp(registered, "t") == 0);
 		if (!version)
 			continue; /* no row */
 		k->loaded_version = strtoll(version, NULL, 10);
@@ -290,19 +339,22 @@ static int add_history(json_t *history, const struct key_state *k,
 	    json_object_set_new(h, "k", json_string(kind)) < 0 ||
 	    json_object_set_new(h, "s", json_string(sources[r->source])) < 0 ||
 	    json_object_set_new(h, "a", json_string(r->actor ? r->actor : "mqtt")) < 0 ||
-	    json_object_set_new(h, "ti", r->actor_token_id ? json_integer(r->actor_token_id)
-							   : json_null()) < 0 ||
-	    json_object_set_new(h, "ri", r->request_id ? json_string(r->request_id)
-						       : json_null()) < 0 ||
-	    json_object_set_new(h, "ct", r->has_client_token ? json_string(r->client_token)
-							     : json_null()) < 0 ||
-	    json_object_set_new(h, "pd", prev_desired ? json_incref((json_t *)prev_desired)
-						      : json_null()) < 0 ||
-	    json_object_set_new(h, "nd", desired ? json_incref((json_t *)desired)
-						 : json_null()) < 0 ||
-	    json_object_set_new(h, "rv", r->kind == MQTT_SHADOW_REVERT
-						 ? json_integer(r->revert_version)
-						 : json_null()) < 0)
+	    json_object_set_new(h, "ti",
+				r->actor_token_id ? json_integer(r->actor_token_id) : json_null()) <
+		    0 ||
+	    json_object_set_new(h, "ri", r->request_id ? json_string(r->request_id) : json_null()) <
+		    0 ||
+	    json_object_set_new(h, "ct",
+				r->has_client_token ? json_string(r->client_token) : json_null()) <
+		    0 ||
+	    json_object_set_new(h, "pd",
+				prev_desired ? json_incref((json_t *)prev_desired) : json_null()) <
+		    0 ||
+	    json_object_set_new(h, "nd", desired ? json_incref((json_t *)desired) : json_null()) <
+		    0 ||
+	    json_object_set_new(h, "rv",
+				r->kind == MQTT_SHADOW_REVERT ? json_integer(r->revert_version)
+							      : json_null()) < 0)
 		return -1;
 	return 0;
 }
@@ -353,8 +405,7 @@ static enum db_status apply_delete(struct batch *b, struct mqtt_shadow_request *
 	struct shadow tomb;
 	enum shadow_err err;
 
-	if (r->has_expected_version && k->cur.is_present &&
-	    k->cur.version != r->expected_version) {
+	if (r->has_expected_version && k->cur.is_present && k->cur.version != r->expected_version) {
 		reject(r, SHADOW_ERR_VERSION_CONFLICT, b->now_s);
 		return DB_ONE;
 	}
@@ -421,9 +472,9 @@ static enum db_status apply_one(struct batch *b, struct db *db, struct mqtt_shad
 	}
 	switch (r->kind) {
 	case MQTT_SHADOW_GET: {
-		enum shadow_err err = shadow_get_document(&k->cur, b->now_s, token_of(r),
-							  quoted_name(r), &r->reply, &r->code,
-							  r->message, sizeof(r->message));
+		enum shadow_err err =
+			shadow_get_document(&k->cur, b->now_s, token_of(r), quoted_name(r),
+					    &r->reply, &r->code, r->message, sizeof(r->message));
 		if (err)
 			rejected_payload(r, err, b->now_s);
 		else
@@ -439,6 +490,11 @@ static enum db_status apply_one(struct batch *b, struct db *db, struct mqtt_shad
 	case MQTT_SHADOW_REVERT:
 		st = apply_revert(b, db, r, k, history);
 		break;
+	}
+	if (st >= 0 && r->err != SHADOW_OK && k->is_from_cache) {
+		/* decided on cached state, which another instance may have changed: re-run the
+		 * batch with this key read from the database (its entry is gone from the cache) */
+		return DB_RETRY;
 	}
 	if (st >= 0 && r->err == SHADOW_OK && b->hook)
 		st = b->hook(db, r, b->hook_arg);
@@ -460,11 +516,10 @@ static char *dirty_rows(struct batch *b, int *ndirty)
 		if (!k->is_dirty)
 			continue;
 		doc = k->cur.is_present ? shadow_document_new(&k->cur) : json_null();
-		if (!doc || json_array_append_new(rows, json_pack("{s:s,s:s,s:I,s:I,s:o}", "t",
-								  k->thing, "n", k->name, "v",
-								  (json_int_t)k->cur.version, "p",
-								  (json_int_t)k->loaded_version,
-								  "d", doc)) < 0) {
+		if (!doc || json_array_append_new(
+				    rows, json_pack("{s:s,s:s,s:I,s:I,s:o}", "t", k->thing, "n",
+						    k->name, "v", (json_int_t)k->cur.version, "p",
+						    (json_int_t)k->loaded_version, "d", doc)) < 0) {
 			json_decref(rows);
 			return NULL;
 		}
@@ -584,6 +639,20 @@ static unsigned lock_index(const char *thing)
 	return mqtt_inbox_shard(topic, svc.opts.workers);
 }
 
+/* After a successful batch (locks held): remember every existing shadow it touched. */
+static void cache_keep(struct batch *b)
+{
+	for (size_t i = 0; i < b->nkeys; i++) {
+		struct key_state *k = &b->keys[i];
+
+		if (!svc.caches[k->lock] || k->is_corrupt || k->cur.version == 0)
+			continue;
+		if (svc.opts.is_thing_required)
+			continue;
+		shadow_cache_put(svc.caches[k->lock], k->thing, k->name, &k->cur);
+	}
+}
+
 static void fail_valid(struct batch *b, bool is_unavailable)
 {
 	for (size_t i = 0; i < b->n; i++) {
@@ -616,6 +685,47 @@ static enum db_status run_retrying(struct db *db, struct batch *b)
 static const char *const kind_names[] = { "get", "update", "delete", "revert" };
 static const char *const source_names[] = { "mqtt", "iot-data", "api" };
 
+/* Counts the chunk's requests by (op, source, code), one metrics call per distinct series
+ * (the metrics registry takes a global lock), and observes each accepted update's latency. */
+static void record_metrics(const struct mqtt_shadow_request *reqs, size_t n, double dur)
+{
+	struct {
+		int kind, source, code;
+		double count;
+	} series[MQTT_SHADOW_BATCH_MAX];
+	size_t nseries = 0;
+	char labels[128];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct mqtt_shadow_request *r = &reqs[i];
+		size_t k;
+
+		for (k = 0; k < nseries; k++) {
+			if (series[k].kind == (int)r->kind && series[k].source == (int)r->source &&
+			    series[k].code == r->code)
+				break;
+		}
+		if (k == nseries) {
+			series[k].kind = (int)r->kind;
+			series[k].source = (int)r->source;
+			series[k].code = r->code;
+			series[k].count = 0;
+			nseries++;
+		}
+		series[k].count++;
+		if (r->kind == MQTT_SHADOW_UPDATE && !r->err) {
+			snprintf(labels, sizeof(labels), "source=\"%s\"", source_names[r->source]);
+			metrics_histogram_observe("bw_shadow_update_duration_seconds", labels, dur);
+		}
+	}
+	for (size_t k = 0; k < nseries; k++) {
+		snprintf(labels, sizeof(labels), "op=\"%s\",source=\"%s\",code=\"%d\"",
+			 kind_names[series[k].kind], source_names[series[k].source],
+			 series[k].code);
+		metrics_counter_add("bw_shadow_operations_total", labels, series[k].count);
+	}
+}
+
 static void run_chunk(struct mqtt_shadow_request *reqs, size_t n, mqtt_shadow_tx_hook hook,
 		      void *hook_arg)
 {
@@ -645,12 +755,21 @@ static void run_chunk(struct mqtt_shadow_request *reqs, size_t n, mqtt_shadow_tx
 		if (!reqs[i].is_valid)
 			continue;
 		nvalid++;
-		reqs[i].key = key_index(b, &reqs[i]);
-		if (reqs[i].kind != MQTT_SHADOW_GET) {
+		if (reqs[i].kind != MQTT_SHADOW_GET)
 			b->has_writes = true;
-			lock_mask |= UINT64_C(1) << lock_index(reqs[i].thing);
-		}
 	}
+	/* a batch that writes holds the ordering lock of every thing it touches (and may use
+	 * their caches); a read-only batch needs no lock */
+	for (size_t i = 0; b->has_writes && i < n; i++) {
+		if (reqs[i].is_valid)
+			lock_mask |= UINT64_C(1) << lock_index(reqs[i].thing);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (reqs[i].is_valid)
+			reqs[i].key = key_index(b, &reqs[i]);
+	}
+	for (size_t i = 0; !b->has_writes && i < b->nkeys; i++)
+		b->keys[i].is_cacheable = false;
 	if (nvalid > 0) {
 		struct db *db = db_pool_get();
 		enum db_status st;
@@ -668,9 +787,13 @@ static void run_chunk(struct mqtt_shadow_request *reqs, size_t n, mqtt_shadow_tx
 				st = run_retrying(db, b);
 			db_pool_put(db);
 			if (st < 0) {
-				log_warn("shadow", "shadow_batch_failed", LOG_I("requests", (int64_t)n),
-					 LOG_S("status", st == DB_RETRY ? "retry" : "hard"), LOG_END);
+				log_warn("shadow", "shadow_batch_failed",
+					 LOG_I("requests", (int64_t)n),
+					 LOG_S("status", st == DB_RETRY ? "retry" : "hard"),
+					 LOG_END);
 				fail_valid(b, st == DB_RETRY);
+			} else if (b->has_writes) {
+				cache_keep(b);
 			}
 		}
 		metrics_counter_add("bw_shadow_batches_total", NULL, 1);
@@ -683,18 +806,10 @@ static void run_chunk(struct mqtt_shadow_request *reqs, size_t n, mqtt_shadow_tx
 			pthread_mutex_unlock(&svc.locks[i]);
 	}
 
-	double dur = mono_s() - t0;
+	record_metrics(reqs, n, mono_s() - t0);
 	for (size_t i = 0; i < n; i++) {
 		const struct mqtt_shadow_request *r = &reqs[i];
-		char labels[128];
 
-		snprintf(labels, sizeof(labels), "op=\"%s\",source=\"%s\",code=\"%d\"",
-			 kind_names[r->kind], source_names[r->source], r->code);
-		metrics_counter_add("bw_shadow_operations_total", labels, 1);
-		if (r->kind == MQTT_SHADOW_UPDATE && !r->err) {
-			snprintf(labels, sizeof(labels), "source=\"%s\"", source_names[r->source]);
-			metrics_histogram_observe("bw_shadow_update_duration_seconds", labels, dur);
-		}
 		log_debug("shadow", "shadow_request", LOG_S("op", kind_names[r->kind]),
 			  LOG_S("source", source_names[r->source]), LOG_S("thing", r->thing),
 			  LOG_S("shadow", req_name(r)), LOG_I("code", r->code),
@@ -709,8 +824,9 @@ void mqtt_shadow_run(struct mqtt_shadow_request *reqs, size_t n, mqtt_shadow_tx_
 		     void *hook_arg)
 {
 	for (size_t off = 0; off < n; off += MQTT_SHADOW_BATCH_MAX)
-		run_chunk(reqs + off, n - off < MQTT_SHADOW_BATCH_MAX ? n - off : MQTT_SHADOW_BATCH_MAX,
-			  hook, hook_arg);
+		run_chunk(reqs + off,
+			  n - off < MQTT_SHADOW_BATCH_MAX ? n - off : MQTT_SHADOW_BATCH_MAX, hook,
+			  hook_arg);
 }
 
 /* ---- MQTT ---- */
@@ -757,13 +873,15 @@ enum bw_err mqtt_shadow_register(struct mqtt_router *router, const struct config
 		.is_thing_required = cfg->shadow_require_thing,
 		.max_state_bytes = (size_t)cfg->shadow_max_state_bytes,
 		.workers = (unsigned)cfg->mqtt_workers,
+		.cache_bytes = (size_t)cfg->shadow_cache_bytes,
 	};
 	enum bw_err err;
 
 	mqtt_shadow_configure(&o);
 	err = mqtt_router_add_batch(router, SHADOW_TOPIC_FILTER_CLASSIC, 1, on_messages, NULL);
 	if (err == BW_OK)
-		err = mqtt_router_add_batch(router, SHADOW_TOPIC_FILTER_NAMED, 1, on_messages, NULL);
+		err = mqtt_router_add_batch(router, SHADOW_TOPIC_FILTER_NAMED, 1, on_messages,
+					    NULL);
 	if (err != BW_OK)
 		log_error("shadow", "shadow_register_failed", LOG_S("error", bw_err_code(err)),
 			  LOG_END);

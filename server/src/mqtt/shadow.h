@@ -14,6 +14,11 @@
  *      version order. A per-worker lock (the MQTT worker that owns the thing) is held from
  *      before the transaction until the last publish, so HTTP writes to a thing are serialised
  *      with that thing's MQTT batches and their events cannot overtake each other.
+ * Updates and deletes start from a bounded per-lock cache of the state this process last wrote
+ * (shadow/cache.h) when they can, so a batch usually costs one statement: the write is checked
+ * against the stored version, so a stale entry (another instance wrote) only costs a reload;
+ * gets and reverts always read the database, and a rejection decided on cached state is
+ * re-checked against it.
  * Publishing is direct (QoS 1, never retained), not through an outbox: if the process dies
  * between commit and publish the events are lost, and a device re-syncs with get (the state
  * itself is durable).
@@ -56,36 +61,37 @@ enum mqtt_shadow_kind {
 
 /* Service options (from the configuration). */
 struct mqtt_shadow_options {
-	bool is_thing_required;	 /* BW_SHADOW_REQUIRE_THING: unregistered thing -> 404 */
-	size_t max_state_bytes;	 /* BW_SHADOW_MAX_STATE_BYTES (0 = 8 KiB) */
-	unsigned workers;	 /* BW_MQTT_WORKERS: one ordering lock per MQTT worker */
+	bool is_thing_required; /* BW_SHADOW_REQUIRE_THING: unregistered thing -> 404 */
+	size_t max_state_bytes; /* BW_SHADOW_MAX_STATE_BYTES (0 = 8 KiB) */
+	unsigned workers;	/* BW_MQTT_WORKERS: one ordering lock per MQTT worker */
+	size_t cache_bytes;	/* BW_SHADOW_CACHE_BYTES: cache of written shadows; 0 = off */
 };
 
 struct mqtt_shadow_request {
 	/* ---- in: set by the caller (all pointers borrowed for the run) ---- */
 	enum mqtt_shadow_kind kind;
-	const char *thing; /* must be a valid thing name (callers validate) */
-	const char *name;  /* shadow name, NULL or "" = classic (valid if set) */
+	const char *thing;   /* must be a valid thing name (callers validate) */
+	const char *name;    /* shadow name, NULL or "" = classic (valid if set) */
 	const char *payload; /* GET/UPDATE/DELETE: the AWS payload (may be empty for GET/DELETE) */
 	size_t payload_len;
 	bool has_expected_version; /* DELETE: only if the current version is expected_version */
 	int64_t expected_version;
 	int64_t revert_version; /* REVERT */
 	enum mqtt_shadow_source source;
-	const char *actor;	  /* history "who"; NULL = "mqtt" */
-	int64_t actor_token_id;	  /* 0 = none */
-	const char *request_id;	  /* NULL = none */
+	const char *actor;	/* history "who"; NULL = "mqtt" */
+	int64_t actor_token_id; /* 0 = none */
+	const char *request_id; /* NULL = none */
 
 	/* ---- out: filled by mqtt_shadow_run(), released by mqtt_shadow_request_cleanup() ---- */
-	enum shadow_err err;	  /* SHADOW_OK or why it was rejected */
-	int code;		  /* HTTP-style status: 200 or the rejection code */
+	enum shadow_err err; /* SHADOW_OK or why it was rejected */
+	int code;	     /* HTTP-style status: 200 or the rejection code */
 	char message[SHADOW_MSG_MAX];
-	bool is_unavailable;	  /* err is INTERNAL because the database was unavailable (503) */
-	json_t *reply;		  /* OK: get document / update accepted / delete reply;
+	bool is_unavailable; /* err is INTERNAL because the database was unavailable (503) */
+	json_t *reply;	     /* OK: get document / update accepted / delete reply;
 				     else the rejected payload {code,message,timestamp,clientToken?} */
-	json_t *delta;		  /* update/delta or NULL */
-	json_t *documents;	  /* update/documents or NULL */
-	int64_t version;	  /* OK: the shadow's version after the request (GET: current) */
+	json_t *delta;	     /* update/delta or NULL */
+	json_t *documents;   /* update/documents or NULL */
+	int64_t version;     /* OK: the shadow's version after the request (GET: current) */
 	bool has_client_token;
 	char client_token[SHADOW_CLIENT_TOKEN_MAX + 1];
 
@@ -107,7 +113,8 @@ typedef enum db_status (*mqtt_shadow_tx_hook)(struct db *db, const struct mqtt_s
 void mqtt_shadow_configure(const struct mqtt_shadow_options *opts);
 
 /*
- * Configure from cfg (BW_SHADOW_REQUIRE_THING, BW_SHADOW_MAX_STATE_BYTES, BW_MQTT_WORKERS) and
+ * Configure from cfg (BW_SHADOW_REQUIRE_THING, BW_SHADOW_MAX_STATE_BYTES, BW_SHADOW_CACHE_BYTES,
+ * BW_MQTT_WORKERS) and
  * register the batch handlers of SHADOW_TOPIC_FILTER_CLASSIC and SHADOW_TOPIC_FILTER_NAMED
  * (QoS 1) on router. Call once at startup, before mqtt_client_start(). Returns BW_OK or the
  * router's error.

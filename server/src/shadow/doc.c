@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "shadow/delta.h"
+#include "shadow/dump.h"
 #include "shadow/payload.h"
 
 /* jansson's iteration API takes non-const pointers even for read-only walks. */
@@ -100,12 +101,13 @@ void shadow_cleanup(struct shadow *s)
 	shadow_init(s);
 }
 
-/* Adds "desired"/"reported" copies of the two values to obj, skipping NULL ones. */
+/* Adds "desired"/"reported" references to the two values to obj, skipping NULL ones (shared,
+ * not copied: see shadow_document_new()). */
 static int put_sections(json_t *obj, const json_t *desired, const json_t *reported)
 {
-	if (desired && set_new(obj, "desired", json_deep_copy(desired)) < 0)
+	if (desired && set_new(obj, "desired", json_incref((json_t *)desired)) < 0)
 		return -1;
-	if (reported && set_new(obj, "reported", json_deep_copy(reported)) < 0)
+	if (reported && set_new(obj, "reported", json_incref((json_t *)reported)) < 0)
 		return -1;
 	return 0;
 }
@@ -191,9 +193,9 @@ size_t shadow_state_size(const struct shadow *s)
 	size_t n = 0;
 
 	if (s->desired)
-		n += json_dumpb(s->desired, NULL, 0, JSON_COMPACT);
+		n += shadow_dump_size(s->desired);
 	if (s->reported)
-		n += json_dumpb(s->reported, NULL, 0, JSON_COMPACT);
+		n += shadow_dump_size(s->reported);
 	return n;
 }
 

@@ -4,7 +4,8 @@
  * reads (every function that stamps a time takes now_s, Unix seconds).
  *
  * Ownership: every json_t * field of the structs below is an owned reference (NULL = absent);
- * *_cleanup() drops them. Functions returning json_t * return a new reference the caller must
+ * *_cleanup() drops them. Trees may be shared between shadows and the documents built from them
+ * (shadow_document_new()), so they are treated as immutable once built. Functions returning json_t * return a new reference the caller must
  * json_decref(). `const json_t *` parameters are borrowed.
  *
  * Updates live in shadow/update.h, delta computation in shadow/delta.h.
@@ -78,6 +79,10 @@ void shadow_cleanup(struct shadow *s);
  * "version":N}: what db/ persists and what update/documents carries as previous/current.
  * Returns a new reference, or NULL on allocation failure. Works for absent shadows too (empty
  * state/metadata), though callers normally persist only present ones.
+ * The four section trees are shared with s (references, not copies: documents are built for
+ * every update, so copying them would double the work): neither side may modify them in place
+ * while the other is alive. The functions of shadow/ never modify a shadow's trees in place
+ * (an update works on copies), so only callers that edit trees themselves must copy first.
  */
 json_t *shadow_document_new(const struct shadow *s);
 
@@ -90,8 +95,8 @@ json_t *shadow_document_new(const struct shadow *s);
  */
 enum shadow_err shadow_from_document(const json_t *doc, struct shadow *out);
 
-/* Serialised (compact) size in bytes of desired + reported, the quantity of spec 6.7's size
- * rule. Metadata never counts. */
+/* Serialised (compact, shadow/dump.h: shortest reals, UTF-8) size in bytes of desired +
+ * reported, the quantity of spec 6.7's size rule. Metadata never counts. */
 size_t shadow_state_size(const struct shadow *s);
 
 /*
