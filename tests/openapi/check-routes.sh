@@ -68,10 +68,10 @@ def route_role(role, auth):
         if role != "ROLE_NONE":
             return None, f"AUTH_PUBLIC with {role} (public routes use ROLE_NONE)"
         return "public", None
-    if auth != "AUTH_BEARER":
+    if auth not in ("AUTH_BEARER", "AUTH_SIGV4"):
         return None, f"unknown auth mode {auth}"
     if role == "ROLE_NONE":
-        return None, "ROLE_NONE with AUTH_BEARER (public routes use AUTH_PUBLIC)"
+        return None, f"ROLE_NONE with {auth} (public routes use AUTH_PUBLIC)"
     if role not in ROLE_TO_OPENAPI:
         return None, f"unknown role {role}"
     return ROLE_TO_OPENAPI[role], None
@@ -121,7 +121,7 @@ def parse_route_file(path, depth=0):
         if reason:
             messages.append(f"{where}: {key[0]} {key[1]}: {reason}")
             failed.add(key)
-        routes[key] = (where, role)
+        routes[key] = (where, role, m["auth"])
 
 
 parse_route_file(routes_path)
@@ -136,8 +136,9 @@ for path, item in (spec.get("paths") or {}).items():
         if op is None:
             continue
         security = op.get("security", global_security)
+        schemes = {name for req in security for name in (req or {})}
         operations[(method.upper(), path)] = (op.get("operationId", "?"), op.get("x-min-role"),
-                                              security in ([], [{}]))
+                                              security in ([], [{}]), schemes)
 
 keys = sorted(set(routes) | set(operations), key=lambda k: (k[1], k[0]))
 for key in keys:
@@ -148,12 +149,12 @@ for key in keys:
         messages.append(f"missing in routes.c: {method} {path} (openapi operationId {op[0]})")
         failed.add(key)
         continue
-    where, role = route
+    where, role, auth = route
     if op is None:
         messages.append(f"missing in openapi: {method} {path} ({where})")
         failed.add(key)
         continue
-    op_id, min_role, is_public = op
+    op_id, min_role, is_public, schemes = op
     if min_role not in ("public", "viewer", "operator", "admin"):
         messages.append(f"bad x-min-role: {method} {path} (operationId {op_id}) has "
                         f"{min_role!r}, want public|viewer|operator|admin")
@@ -164,9 +165,15 @@ for key in keys:
                         f"openapi x-min-role says {min_role}")
         failed.add(key)
     if (min_role == "public") != is_public:
-        want = "security: []" if min_role == "public" else "bearerAuth security"
+        want = "security: []" if min_role == "public" else "a security requirement"
         messages.append(f"security mismatch: {method} {path} has x-min-role {min_role} "
                         f"but not {want}")
+        failed.add(key)
+    # the scheme must match how the route authenticates (bearer token or AWS SigV4)
+    want_scheme = {"AUTH_BEARER": "bearerAuth", "AUTH_SIGV4": "awsSigV4"}.get(auth)
+    if want_scheme and not is_public and want_scheme not in schemes:
+        messages.append(f"security mismatch: {method} {path} is {auth} but its security "
+                        f"does not name {want_scheme}")
         failed.add(key)
 
 for msg in messages:
