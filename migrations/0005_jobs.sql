@@ -35,6 +35,7 @@ CREATE TABLE jobs (
 	rollout_released bigint NOT NULL DEFAULT 0,
 	rollout_tokens double precision NOT NULL DEFAULT 0,
 	rollout_refilled_at timestamptz,
+	rollout_stopped_at timestamptz,
 	created_by text NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	last_updated_at timestamptz NOT NULL DEFAULT now(),
@@ -48,6 +49,7 @@ COMMENT ON COLUMN jobs.config IS 'AWS-shaped jobExecutionsRolloutConfig, abortCo
 COMMENT ON COLUMN jobs.rollout_released IS 'Executions released so far (drives the exponential rollout rate)';
 COMMENT ON COLUMN jobs.rollout_tokens IS 'Token bucket of the rollout rate: executions that may still be released now';
 COMMENT ON COLUMN jobs.rollout_refilled_at IS 'When rollout_tokens was last refilled by the scheduler';
+COMMENT ON COLUMN jobs.rollout_stopped_at IS 'schedulingConfig endTime passed with endBehavior STOP_ROLLOUT: no more executions are released';
 CREATE INDEX jobs_status_idx ON jobs (status) WHERE status IN ('SCHEDULED', 'IN_PROGRESS');
 
 CREATE TABLE job_targets (
@@ -85,6 +87,7 @@ COMMENT ON COLUMN job_executions.in_progress_deadline IS 'timeoutConfig deadline
 COMMENT ON COLUMN job_executions.step_deadline IS 'stepTimeoutInMinutes deadline from the latest start-next/update, never past in_progress_deadline';
 COMMENT ON COLUMN job_executions.last_update_request IS 'The last applied device update (status, details, expectedVersion), so a duplicate gets the same accepted answer';
 CREATE INDEX job_executions_thing_idx ON job_executions (thing_id, status, queued_at);
+CREATE INDEX job_executions_job_status_idx ON job_executions (job_pk, status);
 CREATE INDEX job_executions_deadline_idx ON job_executions (least(in_progress_deadline, step_deadline))
 	WHERE status = 'IN_PROGRESS';
 
@@ -112,6 +115,31 @@ CREATE TABLE job_thing_events (
 	head text NOT NULL DEFAULT ''
 );
 COMMENT ON TABLE job_thing_events IS 'Per thing, the pending list (set of jobIds) and head last announced by notify / notify-next (spec 2.10), so events are published only on change';
+
+CREATE TABLE job_streams (
+	stream_id text COLLATE "C" PRIMARY KEY CHECK (stream_id ~ '^[a-zA-Z0-9_-]{1,128}$'),
+	description text,
+	version integer NOT NULL DEFAULT 1 CHECK (version BETWEEN 0 AND 65535),
+	job_pk bigint REFERENCES jobs (id) ON DELETE SET NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE job_streams IS 'MQTT file streams (spec 9.3) served to FreeRTOS OTA devices; created for OTA jobs';
+COMMENT ON COLUMN job_streams.job_pk IS 'The OTA job the stream was created for (NULL once that job is deleted)';
+
+CREATE TABLE job_stream_files (
+	stream_id text COLLATE "C" NOT NULL REFERENCES job_streams (stream_id) ON DELETE CASCADE,
+	file_id integer NOT NULL CHECK (file_id BETWEEN 0 AND 255),
+	sha256 text COLLATE "C" NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+	size_bytes bigint NOT NULL CHECK (size_bytes >= 0),
+	PRIMARY KEY (stream_id, file_id)
+);
+COMMENT ON TABLE job_stream_files IS 'Files of a stream: fileId -> blob store content (sha256) and size';
+
+-- Control-plane timestamps: epoch seconds with a millisecond fraction (spec 1.3).
+CREATE FUNCTION bw_aws_ts(t timestamptz) RETURNS numeric LANGUAGE sql STABLE AS $$
+	SELECT round(extract(epoch FROM t)::numeric, 3)
+$$;
+COMMENT ON FUNCTION bw_aws_ts(timestamptz) IS 'AWS control-plane timestamp: epoch seconds with a fraction';
 
 ALTER TABLE mqtt_outbox ADD COLUMN presign boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN mqtt_outbox.presign IS 'Payload is JSON whose ${aws:iot:s3-presigned-url:...} placeholders the pump replaces with fresh presigned URLs at publish time (spec 3.10)';

@@ -19,6 +19,7 @@ PACKAGES=(
 	nodejs npm
 	chromium fonts-dejavu-core
 	curl ca-certificates perl util-linux
+	awscli
 )
 
 # Some packages are satisfied by a command from elsewhere: NodeSource's nodejs bundles npm and

@@ -12,6 +12,7 @@
 
 #include "api/firmware.h"
 #include "api/handlers.h"
+#include "api/jobs_control.h"
 #include "api/routes.h"
 #include "auth/awskeys.h"
 #include "auth/tokens.h"
@@ -25,8 +26,11 @@
 #include "http/server.h"
 #include "mqtt/client.h"
 #include "mqtt/outbox_pump.h"
+#include "mqtt/jobs.h"
 #include "mqtt/router.h"
 #include "mqtt/shadow.h"
+#include "mqtt/streams.h"
+#include "sched/scheduler.h"
 
 #define BW_VERSION "0.1.0"
 
@@ -295,6 +299,7 @@ static int cmd_serve(const struct config *cfg)
 	char *mqtt_password = NULL;
 	struct mqtt_router *router = NULL;
 	bool is_mqtt = false, is_http = false, is_pool = false, is_fw = false, is_pump = false;
+	bool is_sched = false;
 
 	if (!require_dsn(cfg))
 		return 2;
@@ -330,6 +335,10 @@ static int cmd_serve(const struct config *cfg)
 		goto out;
 	if (mqtt_shadow_register(router, cfg) != BW_OK)
 		goto out;
+	if (mqtt_jobs_register(router) != BW_OK)
+		goto out;
+	if (mqtt_streams_register(router, cfg) != BW_OK)
+		goto out;
 	char client_id[64];
 	if (cfg->mqtt_client_id && *cfg->mqtt_client_id) {
 		snprintf(client_id, sizeof(client_id), "%s", cfg->mqtt_client_id);
@@ -355,9 +364,13 @@ static int cmd_serve(const struct config *cfg)
 	if (mqtt_client_start(&mo, router) != 0)
 		goto out;
 	is_mqtt = true;
+	api_jobs_control_init(cfg);
 	if (outbox_pump_start(cfg->pg_dsn, cfg->outbox_lock_key) != 0)
 		goto out;
 	is_pump = true;
+	if (sched_start(cfg) != 0)
+		goto out;
+	is_sched = true;
 
 	char keyerr[512];
 	if (!awskeys_load(cfg->aws_keys_file, keyerr, sizeof(keyerr))) {
@@ -396,6 +409,8 @@ out:
 		http_server_stop();
 	if (is_fw)
 		api_fw_shutdown();
+	if (is_sched)
+		sched_stop();
 	if (is_pump)
 		outbox_pump_stop();
 	if (is_mqtt)

@@ -131,6 +131,8 @@ bench_args() {
 	bench_shadow_mqtt) echo "--seconds $BENCH_SECONDS" ;;
 	bench_fw_transfer) echo "--seconds $BENCH_SECONDS" ;;
 	bench_jobs_mqtt) echo "--seconds $BENCH_SECONDS" ;;
+	bench_sim) echo "--seconds $BENCH_SECONDS" ;;
+	bench_jobs_fanout) echo "--things 100000" ;;
 	bench_pg_raw)
 		if [ "$BENCH_DURABLE" = 1 ]; then
 			echo "--seconds $BENCH_SECONDS --require-durable"

@@ -101,16 +101,15 @@ static void make_job(char *job, size_t size, const char *thing, int minutes_ago,
 		     const char *document)
 {
 	testenv_uniq(job, size, "job");
-	sql("INSERT INTO jobs (job_id, status, targets, document, request_sha256, created_by)"
-	    " VALUES ('%s', 'IN_PROGRESS', '[]', '%s', 'x', 'test')",
-	    job, document);
-	sql("INSERT INTO job_targets (job_pk, thing_id, released_at) SELECT j.id, t.id, now()"
-	    " FROM jobs j, things t WHERE j.job_id = '%s' AND t.name = '%s'",
-	    job, thing);
-	sql("INSERT INTO job_executions (job_pk, thing_id, status, queued_at, last_updated_at)"
+	/* one transaction: the scheduler completes a job it sees without targets */
+	sql("BEGIN; INSERT INTO jobs (job_id, status, targets, document, request_sha256, created_by)"
+	    " VALUES ('%s', 'IN_PROGRESS', '[]', '%s', 'x', 'test');"
+	    " INSERT INTO job_targets (job_pk, thing_id, released_at) SELECT j.id, t.id, now()"
+	    " FROM jobs j, things t WHERE j.job_id = '%s' AND t.name = '%s';"
+	    " INSERT INTO job_executions (job_pk, thing_id, status, queued_at, last_updated_at)"
 	    " SELECT j.id, t.id, 'QUEUED', now() - interval '%d minutes', now() - interval '%d minutes'"
-	    " FROM jobs j, things t WHERE j.job_id = '%s' AND t.name = '%s'",
-	    minutes_ago, minutes_ago, job, thing);
+	    " FROM jobs j, things t WHERE j.job_id = '%s' AND t.name = '%s'; COMMIT",
+	    job, document, job, thing, minutes_ago, minutes_ago, job, thing);
 	announce(thing);
 }
 

@@ -5,6 +5,9 @@
 
 #include "api/firmware.h"
 #include "api/handlers.h"
+#include "api/jobs_control.h"
+#include "api/jobs_data.h"
+#include "api/jobs_native.h"
 #include "api/shadow.h"
 
 /* clang-format off */
@@ -36,6 +39,8 @@ const struct route api_routes[] = {
 	{ "DELETE", "/api/v1/groups/{group}/things/{thing}", api_groups_remove_thing, ROLE_OPERATOR, BODY_NONE, AUTH_BEARER, NULL, NULL },
 #include "api/routes_firmware.inc"
 #include "api/routes_shadow.inc"
+#include "api/routes_jobs_data.inc"
+#include "api/routes_jobs_control.inc"
 };
 /* clang-format on */
 

@@ -116,7 +116,8 @@ int db_outbox_fetch(struct db *db, int max, struct outbox_row **out)
 	snprintf(lim, sizeof(lim), "%d", max);
 	const char *params[] = { lim };
 	st = db_exec(db,
-		     "SELECT id, topic, encode(payload, 'hex'), qos, target_client FROM mqtt_outbox"
+		     "SELECT id, topic, encode(payload, 'hex'), qos, target_client, presign FROM"
+		     " mqtt_outbox"
 		     " ORDER BY id LIMIT $1::int",
 		     1, params, &rows);
 	if (st < 0)
@@ -135,6 +136,7 @@ int db_outbox_fetch(struct db *db, int max, struct outbox_row **out)
 		r[n].topic = strdup(db_rows_get(rows, n, 1));
 		r[n].payload = malloc(hl / 2 + 1);
 		r[n].qos = atoi(db_rows_get(rows, n, 3));
+		r[n].presign = strcmp(db_rows_get(rows, n, 5), "t") == 0;
 		if (db_rows_get(rows, n, 4))
 			r[n].target_client = strdup(db_rows_get(rows, n, 4));
 		if (!r[n].topic || !r[n].payload ||

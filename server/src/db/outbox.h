@@ -3,6 +3,7 @@
 #ifndef BW_DB_OUTBOX_H
 #define BW_DB_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ struct outbox_row {
 	size_t payload_len;
 	int qos;
 	char *target_client;
+	bool presign; /* payload holds presigned-URL placeholders to resolve at publish time */
 };
 
 /* Fetch up to max unsent rows in id order into *rows (caller frees with db_outbox_rows_free).

@@ -25,7 +25,37 @@ static struct {
 	atomic_bool is_kicked;
 	char *dsn;
 	int64_t lock_key;
+	jobs_document_presign_fn presign;
+	void *presign_arg;
 } pump;
+
+void outbox_pump_set_presigner(jobs_document_presign_fn fn, void *arg)
+{
+	pump.presign = fn;
+	pump.presign_arg = arg;
+}
+
+/* The payload of a presign row with its placeholders resolved (malloc'd, *len set), or NULL to
+ * publish it as stored. */
+static char *resolve_payload(const struct outbox_row *row, size_t *len)
+{
+	json_t *doc, *out = NULL;
+	char *text = NULL;
+
+	if (!pump.presign)
+		return NULL;
+	doc = json_loadb((const char *)row->payload, row->payload_len, 0, NULL);
+	if (doc && jobs_document_resolve(doc, pump.presign, pump.presign_arg, &out) == JOBS_OK)
+		text = json_dumps(out, JSON_COMPACT);
+	json_decref(doc);
+	json_decref(out);
+	if (!text) {
+		log_warn("mqtt", "outbox_presign_failed", LOG_I("id", row->id), LOG_END);
+		return NULL;
+	}
+	*len = strlen(text);
+	return text;
+}
 
 static void sleep_ms(int ms)
 {
@@ -39,13 +69,15 @@ static int publish_batch(const struct outbox_row *rows, int n, int64_t *ids)
 	int done = 0;
 	for (int i = 0; i < n; i++) {
 		int rc;
+		size_t len = rows[i].payload_len;
+		char *resolved = rows[i].presign ? resolve_payload(&rows[i], &len) : NULL;
+		const void *payload = resolved ? (const void *)resolved : rows[i].payload;
 		if (rows[i].target_client)
-			rc = mqtt_client_publish_to(rows[i].target_client, rows[i].topic,
-						    rows[i].payload, rows[i].payload_len,
-						    rows[i].qos);
+			rc = mqtt_client_publish_to(rows[i].target_client, rows[i].topic, payload,
+						    len, rows[i].qos);
 		else
-			rc = mqtt_client_publish(rows[i].topic, rows[i].payload,
-						 rows[i].payload_len, rows[i].qos, false);
+			rc = mqtt_client_publish(rows[i].topic, payload, len, rows[i].qos, false);
+		free(resolved);
 		if (rc != 0 && rc != BW_ERR_BAD_REQUEST && rc != BW_ERR_PAYLOAD_TOO_LARGE)
 			break; /* broker gone: keep this row and the rest for later */
 		if (rc != 0) {

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "jobs/document.h"
+
 /* Start the pump thread on its own connection to dsn. lock_key is the advisory lock that
  * elects the active pump. Returns 0 or -1. */
 int outbox_pump_start(const char *dsn, int64_t lock_key);
@@ -14,5 +16,9 @@ int outbox_pump_start(const char *dsn, int64_t lock_key);
 void outbox_pump_stop(void);
 /* Wake the pump now (e.g. after a local commit). */
 void outbox_pump_kick(void);
+/* Resolver of presigned-URL placeholders (spec 3.10) for rows stored with presign = true: their
+ * JSON payload goes through jobs_document_resolve(fn, arg) before publishing. Without one (or
+ * when resolving fails) such rows are published as stored. Set before outbox_pump_start. */
+void outbox_pump_set_presigner(jobs_document_presign_fn fn, void *arg);
 
 #endif
