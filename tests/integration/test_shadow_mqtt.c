@@ -17,6 +17,8 @@
 #include <libpq-fe.h>
 #include <mosquitto.h>
 
+#include "mqtt/shadow.h"
+
 #include "../lib/mqtt_device.h"
 #include "../lib/testenv.h"
 
@@ -391,11 +393,12 @@ START_TEST(named_shadows_are_independent_spec_6_1)
 }
 END_TEST
 
-/* A burst without waiting: every update is accepted, in order, versions 1..N (group commit
- * applies several in one transaction and publishes in version order). */
+/* A burst without waiting, within the in-flight limit: every update is accepted, in order,
+ * versions 1..N (group commit applies several in one transaction and publishes in version
+ * order). */
 START_TEST(burst_is_answered_in_version_order)
 {
-	enum { N = 60 };
+	enum { N = MQTT_SHADOW_MAX_IN_FLIGHT };
 	char thing[96], payload[128], token[16];
 	struct mqtt_device *d;
 
@@ -422,6 +425,55 @@ START_TEST(burst_is_answered_in_version_order)
 		json_decref(r);
 	}
 	expect_nothing(d, T(thing, NULL, "update/rejected"));
+	mqtt_device_free(d);
+}
+END_TEST
+
+/* A burst far beyond the in-flight limit (spec 6.7: more than 10 in-flight requests per
+ * connection -> 429): every request is answered exactly once; the accepted ones carry consecutive
+ * versions in order, the others are 429 "Rate exceeded" with their clientToken. How many are
+ * throttled depends on how many arrive together, so only these invariants are asserted. */
+START_TEST(burst_beyond_in_flight_limit_is_throttled_not_lost)
+{
+	enum { N = 60 };
+	char thing[96], payload[128];
+	bool seen[N] = { false };
+	struct mqtt_device *d;
+	json_t *r;
+	int accepted = 0, rejected = 0;
+	long long last_version = 0;
+
+	testenv_uniq(thing, sizeof(thing), "flood");
+	d = device(thing, NULL);
+	for (int i = 0; i < N; i++) {
+		snprintf(payload, sizeof(payload),
+			 "{\"state\":{\"reported\":{\"seq\":%d}},\"clientToken\":\"f%d\"}", i, i);
+		ck_assert_int_eq(mqtt_device_publish_nowait(d, T(thing, NULL, "update"), payload),
+				 0);
+	}
+	while ((r = mqtt_device_take(d, T(thing, NULL, "update/accepted"), WAIT))) {
+		int i = atoi(testenv_jstr(r, "clientToken") + 1);
+		ck_assert(i >= 0 && i < N && !seen[i]);
+		seen[i] = true;
+		ck_assert_int_eq(jint(r, "version"), last_version + 1);
+		last_version = jint(r, "version");
+		accepted++;
+		json_decref(r);
+		if (accepted + rejected == N)
+			break;
+	}
+	while (accepted + rejected < N &&
+	       (r = mqtt_device_take(d, T(thing, NULL, "update/rejected"), WAIT))) {
+		int i = atoi(testenv_jstr(r, "clientToken") + 1);
+		ck_assert(i >= 0 && i < N && !seen[i]);
+		seen[i] = true;
+		ck_assert_int_eq(jint(r, "code"), 429);
+		ck_assert_str_eq(testenv_jstr(r, "message"), "Rate exceeded");
+		rejected++;
+		json_decref(r);
+	}
+	ck_assert_int_eq(accepted + rejected, N);
+	ck_assert_int_ge(accepted, 1);
 	mqtt_device_free(d);
 }
 END_TEST
@@ -576,6 +628,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, oversize_state_is_rejected_413);
 	tcase_add_test(tc, named_shadows_are_independent_spec_6_1);
 	tcase_add_test(tc, burst_is_answered_in_version_order);
+	tcase_add_test(tc, burst_beyond_in_flight_limit_is_throttled_not_lost);
 	tcase_add_test(tc, wrong_things_topics_are_refused_by_acl);
 	tcase_add_test(tc, http_update_reaches_device_as_delta_spec_7);
 	tcase_add_test(tc, changes_by_another_instance_are_not_lost);

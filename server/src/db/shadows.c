@@ -10,7 +10,7 @@ enum db_status db_shadows_load(struct db *db, const char *keys_json, struct db_r
 {
 	const char *params[] = { keys_json };
 
-	return db_exec(db, "SELECT i, version, document, registered FROM bw_shadow_load($1::jsonb)",
+	return db_exec_static(db, "SELECT i, version, document, registered FROM bw_shadow_load($1::jsonb)",
 		       1, params, out);
 }
 
@@ -19,7 +19,7 @@ enum db_status db_shadows_write(struct db *db, const char *rows_json, const char
 	const char *params[] = { rows_json, history_json };
 	enum db_status st;
 
-	st = db_exec(db, "SELECT bw_shadow_write($1::jsonb, $2::jsonb)", 2, params, NULL);
+	st = db_exec_static(db, "SELECT bw_shadow_write($1::jsonb, $2::jsonb)", 2, params, NULL);
 	if (st == DB_RETRY)
 		log_debug("db", "shadow_write_stale", LOG_S("sqlstate", db_last_sqlstate(db)),
 			  LOG_END);

@@ -177,6 +177,19 @@ static void validate(struct mqtt_shadow_request *r, int64_t now_s)
 
 	clear_outputs(r);
 	r->is_valid = false;
+	if (r->is_throttled) {
+		/* keep the clientToken so the device can correlate the 429 */
+		struct shadow_token_request tok;
+		int code;
+		char msg[64];
+		if (shadow_token_request_parse(r->payload, r->payload_len, &tok, &code, msg,
+					       sizeof(msg)) == SHADOW_OK) {
+			r->has_client_token = tok.has_client_token;
+			memcpy(r->client_token, tok.client_token, sizeof(r->client_token));
+		}
+		reject(r, SHADOW_ERR_THROTTLED, now_s);
+		return;
+	}
 	if (!r->thing || !strutil_is_valid_thing_name(r->thing) ||
 	    (r->name && *r->name && !strutil_is_valid_shadow_name(r->name))) {
 		log_error("shadow", "shadow_bad_request_names", LOG_END);
@@ -858,6 +871,13 @@ static void on_messages(const struct mqtt_message *const *msgs, size_t count, vo
 		r->payload_len = msgs[i]->payload_len;
 		r->source = MQTT_SHADOW_SOURCE_MQTT;
 		n++;
+	}
+	/* more than MQTT_SHADOW_MAX_IN_FLIGHT requests of one thing queued together: 429 */
+	for (size_t i = 0; i < n; i++) {
+		size_t before = 0;
+		for (size_t k = 0; k < i && before <= MQTT_SHADOW_MAX_IN_FLIGHT; k++)
+			before += strcmp(reqs[k].thing, reqs[i].thing) == 0;
+		reqs[i].is_throttled = before >= MQTT_SHADOW_MAX_IN_FLIGHT;
 	}
 	mqtt_shadow_run(reqs, n, NULL, NULL);
 	for (size_t i = 0; i < n; i++)

@@ -98,6 +98,9 @@ struct mqtt_shadow_request {
 	/* ---- private ---- */
 	struct shadow_update upd;
 	bool is_valid;
+	/* set by the MQTT intake: more than MQTT_SHADOW_MAX_IN_FLIGHT requests of this thing
+	 * arrived together, so this one is answered 429 (spec 6.7) */
+	bool is_throttled;
 	int key;
 };
 
@@ -139,5 +142,10 @@ void mqtt_shadow_run(struct mqtt_shadow_request *reqs, size_t n, mqtt_shadow_tx_
 
 /* The configured options (for the HTTP planes: is_thing_required, limits). */
 const struct mqtt_shadow_options *mqtt_shadow_options(void);
+
+/* In-flight shadow requests per connection before AWS answers 429 (spec 6.7, 11). Under the
+ * default ACL a device's client id is its thing name, so "per connection" is per thing: the
+ * requests of one thing that are queued at once beyond this many are throttled. */
+#define MQTT_SHADOW_MAX_IN_FLIGHT 10
 
 #endif
