@@ -62,6 +62,59 @@ $(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(TEST_HELPER_OBJS) $(BUILD)/libbw.
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libbw.a
 	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
+# Reference device agent and fleet simulator (agent/README.md). Devices do not carry server code:
+# their own library (agent/lib + agent/slots), never libbw.a; OpenSSL, libcurl, libmosquitto,
+# jansson directly. Agent unit tests (tests/unit/test_agent_*) link it instead of libbw.a.
+AGENT_PKGS := jansson libmosquitto openssl libcurl
+AGENT_INC := -Iagent/lib -Iagent/slots
+AGENT_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(AGENT_INC) -MMD -MP \
+	$(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
+AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null) -lm
+AGENT_LIB_SRCS := $(sort $(wildcard agent/lib/*.c agent/slots/*.c))
+AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/%.o)
+AGENT_SIM_SRCS := $(sort $(wildcard agent/sim/*.c))
+AGENT_SIM_OBJS := $(AGENT_SIM_SRCS:%.c=$(BUILD)/%.o)
+AGENT_LIB := $(BUILD)/libbwagent.a
+
+.PHONY: agent
+agent: $(BUILD)/bellwether-agent $(BUILD)/bellwether-sim
+
+$(BUILD)/agent/%.o: agent/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(AGENT_CFLAGS) $(OPT) $(CFLAGS) -c $< -o $@
+
+$(AGENT_LIB): $(AGENT_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bellwether-agent: $(BUILD)/agent/bellwether-agent.o $(AGENT_LIB)
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+$(BUILD)/bellwether-sim: $(AGENT_SIM_OBJS) $(AGENT_LIB)
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+$(BUILD)/tests/unit/test_agent_%.o: CFLAGS_COMMON += $(AGENT_INC)
+
+# GNU make (>= 3.82) picks the pattern rule with the shortest stem, so this one wins over the
+# generic $(BUILD)/tests/unit/% rule above for test_agent_* binaries.
+$(BUILD)/tests/unit/test_agent_%: $(BUILD)/tests/unit/test_agent_%.o $(AGENT_LIB)
+	$(CC) $(LDOPT) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(TEST_LIBS)
+
+test-build: $(BUILD)/bellwether-agent $(BUILD)/bellwether-sim
+
+# bench_sim is a script (tests/bench/bench_sim.sh) driving bellwether-sim; tests/bench/run.sh runs
+# every $(BUILD)/tests/bench/bench_* program, so it is installed there.
+$(BUILD)/tests/bench/bench_sim: tests/bench/bench_sim.sh
+	@mkdir -p $(dir $@)
+	install -m 755 $< $@
+
+bench: $(BUILD)/tests/bench/bench_sim $(BUILD)/bellwether-sim
+
+# `make run` plus a simulated fleet that registers itself (scripts/demo.sh).
+demo: deps all $(PLUGIN_SO) $(BUILD)/bellwether-sim
+	@scripts/demo.sh $(BUILD)
+
 # Bellwether's Mosquitto plugin (mosquitto-plugin/README.md), loaded by the broker of the test
 # stack, of `make run` and of the tests. Same flags in every variant, no sanitizers: the system
 # broker that loads it has no sanitizer runtime. Needs Debian's mosquitto-dev headers.
@@ -139,3 +192,4 @@ clean:
 -include $(OBJS:.o=.d) $(BUILD)/server/src/main.d $(UNIT_BINS:=.d) $(INTEG_BINS:=.d) \
 	$(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:=.d)
 -include $(PLUGIN_OBJS:.o=.d)
+-include $(AGENT_LIB_OBJS:.o=.d) $(AGENT_SIM_OBJS:.o=.d) $(BUILD)/agent/bellwether-agent.d

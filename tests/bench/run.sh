@@ -25,7 +25,7 @@ BENCH_DURABLE="${BENCH_DURABLE:-1}"
 BENCH_BROKER_FIX="${BENCH_BROKER_FIX:-1}"
 BENCH_OUT="${BENCH_OUT:-$BUILD/bench/results.md}"
 export BENCH_SECONDS
-BENCH_TIMEOUT=90 # seconds, hard limit per bench program
+BENCH_TIMEOUT=240 # seconds, hard limit per bench program
 STACK="$ROOT/tests/harness/stack.sh"
 
 # shellcheck source=../../scripts/stack-lib.sh
