@@ -581,20 +581,13 @@ void api_fw_artifact_delete(const struct request *req, struct reply *rep)
 {
 	struct delete_ctx c = { .req = req };
 	char release[FW_ID_TEXT_SIZE];
-	struct db *db;
-	enum db_status st;
 
 	if (!path_artifact(req, rep, release, &c.name))
 		return;
 	c.release = release;
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, delete_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, delete_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.is_missing_release)
+	if (c.is_missing_release)
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "release '%s' not found", release);
 	else if (strcmp(c.state, "draft") != 0)
 		reply_error(rep, BW_ERR_CONFLICT, NULL,

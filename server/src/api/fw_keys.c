@@ -378,8 +378,6 @@ static void key_change_state(const struct request *req, struct reply *rep, const
 	static const char *const fields[] = { "reason", "version", NULL };
 	struct key_state_ctx c = { .req = req, .target = target };
 	json_t *body = req->json, *v;
-	struct db *db;
-	enum db_status st;
 
 	if (!key_param(req, rep, &c.id))
 		return;
@@ -406,14 +404,9 @@ static void key_change_state(const struct request *req, struct reply *rep, const
 			snprintf(c.version, sizeof(c.version), "%lld",
 				 (long long)json_integer_value(v));
 	}
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, key_state_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, key_state_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.is_missing)
+	if (c.is_missing)
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "signing key '%s' not found", c.id);
 	else if (c.is_stale)
 		reply_error(rep, BW_ERR_VERSION_CONFLICT, "/version",

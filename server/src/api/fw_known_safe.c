@@ -165,8 +165,6 @@ void api_fw_known_safe_set(const struct request *req, struct reply *rep)
 	struct set_ctx c = { .req = req };
 	json_t *body = api_body_object(req, rep), *v;
 	const char *query_group;
-	struct db *db;
-	enum db_status st;
 	size_t n = 0;
 
 	if (!body || !pin_params(req, rep, &c.hw, &query_group) ||
@@ -207,14 +205,9 @@ void api_fw_known_safe_set(const struct request *req, struct reply *rep)
 		}
 		snprintf(c.version, sizeof(c.version), "%lld", (long long)json_integer_value(v));
 	}
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, set_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, set_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.err != BW_OK)
+	if (c.err != BW_OK)
 		reply_error(rep, c.err, c.field, "%s", c.problem);
 	else {
 		reply_json(rep, 200, c.out);
@@ -368,19 +361,12 @@ static enum db_status clear_tx(struct db *db, void *arg)
 void api_fw_known_safe_delete(const struct request *req, struct reply *rep)
 {
 	struct clear_ctx c = { .req = req };
-	struct db *db;
-	enum db_status st;
 
 	if (!pin_params(req, rep, &c.hw, &c.group))
 		return;
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, clear_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, clear_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.is_missing)
+	if (c.is_missing)
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "no known-safe release for %s%s%s", c.hw,
 			    c.group ? " in group " : "", c.group ? c.group : "");
 	else

@@ -239,19 +239,12 @@ void api_fw_releases_create(const struct request *req, struct reply *rep)
 {
 	struct create_ctx c = { .req = req };
 	json_t *body = api_body_object(req, rep);
-	struct db *db;
-	enum db_status st;
 
 	if (!body || !parse_release(body, true, &c.in, rep))
 		goto out;
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, create_tx, &c))
 		goto out;
-	st = db_tx_run(db, DB_READ_COMMITTED, create_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.is_duplicate)
+	if (c.is_duplicate)
 		reply_error(rep, BW_ERR_ALREADY_EXISTS, "/firmware_version",
 			    "product '%s' already has a release with version %s (build metadata "
 			    "does not count)",
@@ -570,8 +563,6 @@ void api_fw_release_delete(const struct request *req, struct reply *rep)
 	struct delete_ctx c = { .req = req };
 	char id[FW_ID_TEXT_SIZE];
 	const char *v = request_query(req, "version");
-	struct db *db;
-	enum db_status st;
 
 	if (!api_fw_id_param(req, rep, "release", "release", id))
 		return;
@@ -586,14 +577,9 @@ void api_fw_release_delete(const struct request *req, struct reply *rep)
 		}
 		snprintf(c.version, sizeof(c.version), "%lld", n);
 	}
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, delete_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, delete_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.res != LOOKUP_OK)
+	if (c.res != LOOKUP_OK)
 		reply_lookup(rep, c.res, id, c.state,
 			     "only draft releases can be deleted (deprecate or revoke it instead)");
 	else
@@ -816,8 +802,6 @@ void api_fw_release_publish(const struct request *req, struct reply *rep)
 	char id[FW_ID_TEXT_SIZE];
 	json_t *body;
 	bool ok;
-	struct db *db;
-	enum db_status st;
 
 	if (!api_fw_id_param(req, rep, "release", "release", id))
 		return;
@@ -831,14 +815,9 @@ void api_fw_release_publish(const struct request *req, struct reply *rep)
 		return;
 	if (!api_fw_require_master_key(rep, "publishing (signing the manifest)"))
 		return;
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, publish_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, publish_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.res != LOOKUP_OK)
+	if (c.res != LOOKUP_OK)
 		reply_lookup(rep, c.res, id, c.state, "only draft releases can be published");
 	else if (c.is_empty)
 		reply_error(rep, BW_ERR_CONFLICT, NULL,
@@ -932,8 +911,6 @@ static void change_state(const struct request *req, struct reply *rep, const cha
 	char id[FW_ID_TEXT_SIZE];
 	json_t *body;
 	bool ok;
-	struct db *db;
-	enum db_status st;
 
 	if (!api_fw_id_param(req, rep, "release", "release", id))
 		return;
@@ -949,14 +926,9 @@ static void change_state(const struct request *req, struct reply *rep, const cha
 		reply_error(rep, BW_ERR_BAD_REQUEST, "/reason", "reason is at most 1024 bytes");
 		return;
 	}
-	db = api_db_get(rep);
-	if (!db)
+	if (!api_tx(rep, DB_READ_COMMITTED, state_tx, &c))
 		return;
-	st = db_tx_run(db, DB_READ_COMMITTED, state_tx, &c);
-	db_pool_put(db);
-	if (st < 0)
-		api_reply_db_error(rep, st);
-	else if (c.res != LOOKUP_OK)
+	if (c.res != LOOKUP_OK)
 		reply_lookup(rep, c.res, id, c.state,
 			     strcmp(target, "revoked") == 0
 				     ? "only published or deprecated releases can be revoked"
