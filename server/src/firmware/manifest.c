@@ -99,7 +99,8 @@ static bool put_value(struct buf *out, const json_t *v, int depth)
 		json_object_foreach((json_t *)v, k, e) {
 			keys[i++] = k;
 		}
-		qsort(keys, n, sizeof(*keys), cmp_keys);
+		if (n)
+			qsort(keys, n, sizeof(*keys), cmp_keys);
 		ok = buf_append(out, "{", 1);
 		for (i = 0; i < n && ok; i++) {
 			ok = (!i || buf_append(out, ",", 1)) &&
