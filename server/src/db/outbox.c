@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "core/buf.h"
 
 /* Build a Postgres array literal of the given texts: {"a","b",NULL}. */
@@ -58,8 +57,11 @@ enum db_status db_outbox_add(struct db *db, const struct outbox_msg *msgs, size_
 			goto out;
 		hex[i][0] = '\\';
 		hex[i][1] = 'x';
-		for (size_t k = 0; k < msgs[i].payload_len; k++)
-			snprintf(hex[i] + 2 + 2 * k, 3, "%02x", p[k]);
+		static const char digits[] = "0123456789abcdef";
+		for (size_t k = 0; k < msgs[i].payload_len; k++) {
+			hex[i][2 + 2 * k] = digits[p[k] >> 4];
+			hex[i][3 + 2 * k] = digits[p[k] & 15];
+		}
 		hex[i][2 + 2 * msgs[i].payload_len] = '\0';
 		vals[i] = hex[i];
 	}
@@ -90,6 +92,12 @@ out:
 	buf_cleanup(&qos);
 	buf_cleanup(&targets);
 	return st;
+}
+
+/* One hex digit of Postgres' encode(..., 'hex') output (lower-case). */
+static unsigned hexval(char c)
+{
+	return c >= 'a' ? (unsigned)(c - 'a' + 10) : (unsigned)(c - '0');
 }
 
 void db_outbox_rows_free(struct outbox_row *rows, int n)
@@ -146,11 +154,9 @@ int db_outbox_fetch(struct db *db, int max, struct outbox_row **out)
 			n = DB_HARD;
 			goto out;
 		}
-		for (size_t k = 0; k < hl / 2; k++) {
-			unsigned v;
-			sscanf(hexp + 2 * k, "%2x", &v);
-			r[n].payload[k] = (unsigned char)v;
-		}
+		for (size_t k = 0; k < hl / 2; k++)
+			r[n].payload[k] =
+				(unsigned char)(hexval(hexp[2 * k]) << 4 | hexval(hexp[2 * k + 1]));
 		r[n].payload_len = hl / 2;
 	}
 	*out = r;

@@ -10,8 +10,9 @@ enum db_status db_shadows_load(struct db *db, const char *keys_json, struct db_r
 {
 	const char *params[] = { keys_json };
 
-	return db_exec_static(db, "SELECT i, version, document, registered FROM bw_shadow_load($1::jsonb)",
-		       1, params, out);
+	return db_exec_static(
+		db, "SELECT i, version, document, registered FROM bw_shadow_load($1::jsonb)", 1,
+		params, out);
 }
 
 enum db_status db_shadows_write(struct db *db, const char *rows_json, const char *history_json)
