@@ -193,16 +193,18 @@ static int cmd_token(const struct config *cfg, int argc, char **argv)
 		const char *params[] = { argv[1] };
 		char *end;
 		if (strtoll(argv[1], &end, 10) <= 0 || *end) {
-			fprintf(stderr, "bellwetherd token revoke: ID must be a positive integer\n");
+			fprintf(stderr,
+				"bellwetherd token revoke: ID must be a positive integer\n");
 			return 2;
 		}
 		db = connect_retry(cfg->pg_dsn, 10);
 		if (!db)
 			goto out;
-		enum db_status st = db_exec(db,
-					    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at,"
-					    " now()) WHERE id = $1::bigint",
-					    1, params, NULL);
+		enum db_status st =
+			db_exec(db,
+				"UPDATE api_tokens SET revoked_at = coalesce(revoked_at,"
+				" now()) WHERE id = $1::bigint",
+				1, params, NULL);
 		if (st == DB_NONE)
 			fprintf(stderr, "bellwetherd token revoke: no token %s\n", argv[1]);
 		rc = st == DB_ONE ? 0 : 1;
@@ -401,8 +403,8 @@ static int cmd_serve(const struct config *cfg)
 	log_info("main", "ready", LOG_I("http_port", http_server_port()), LOG_END);
 
 	sigwait(&sigs, &sig);
-	log_info("main", "shutdown_requested", LOG_S("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"),
-		 LOG_END);
+	log_info("main", "shutdown_requested",
+		 LOG_S("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"), LOG_END);
 	rc = 0;
 out:
 	if (is_http)

@@ -29,8 +29,9 @@ void api_audit_list(const struct request *req, struct reply *rep)
 	if (!api_page_before_id(&page, rep, after))
 		goto out;
 	snprintf(limit, sizeof(limit), "%d", page.limit + 1);
-	buf_printf(&sql, "SELECT coalesce(jsonb_agg(j ORDER BY id DESC), '[]') FROM"
-			 " (SELECT a.id, bw_audit_json(a) AS j FROM audit_log a WHERE a.id < $%d::bigint",
+	buf_printf(&sql,
+		   "SELECT coalesce(jsonb_agg(j ORDER BY id DESC), '[]') FROM"
+		   " (SELECT a.id, bw_audit_json(a) AS j FROM audit_log a WHERE a.id < $%d::bigint",
 		   api_params_add(&p, after));
 	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
 		const char *v = request_query(req, filters[i]);

@@ -99,8 +99,7 @@ bool api_check_fields(json_t *obj, const char *const *allowed, const char *prefi
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(obj, key, v)
-	{
+	json_object_foreach(obj, key, v) {
 		bool ok = false;
 		for (const char *const *a = allowed; *a; a++)
 			if (strcmp(*a, key) == 0)
@@ -148,8 +147,8 @@ bool api_page_parse(const struct request *req, struct reply *rep, size_t ncursor
 	memset(out, 0, sizeof(*out));
 	out->limit = API_PAGE_DEFAULT;
 	if (limit && page_limit_parse(limit, API_PAGE_DEFAULT, API_PAGE_MAX, &out->limit) != 0) {
-		reply_error(rep, BW_ERR_BAD_REQUEST, "/limit", "limit must be an integer from 1 to %d",
-			    API_PAGE_MAX);
+		reply_error(rep, BW_ERR_BAD_REQUEST, "/limit",
+			    "limit must be an integer from 1 to %d", API_PAGE_MAX);
 		return false;
 	}
 	if (cursor && *cursor) {

@@ -75,13 +75,14 @@ static enum db_status check_parent(struct db *db, const char *parent, const char
 	const char *params[] = { parent, self_id };
 	enum db_status st;
 
-	st = db_exec(db,
-		     "WITH RECURSIVE p AS (SELECT id, type, parent_id, 1 AS depth FROM thing_groups"
-		     "  WHERE name = $1 UNION ALL SELECT g.id, g.type, g.parent_id, p.depth + 1"
-		     "  FROM thing_groups g JOIN p ON g.id = p.parent_id WHERE p.depth < 64)"
-		     " SELECT (SELECT id FROM p WHERE depth = 1), (SELECT type FROM p WHERE depth = 1),"
-		     " max(depth), bool_or(id::text = $2) FROM p",
-		     2, params, &rows);
+	st = db_exec(
+		db,
+		"WITH RECURSIVE p AS (SELECT id, type, parent_id, 1 AS depth FROM thing_groups"
+		"  WHERE name = $1 UNION ALL SELECT g.id, g.type, g.parent_id, p.depth + 1"
+		"  FROM thing_groups g JOIN p ON g.id = p.parent_id WHERE p.depth < 64)"
+		" SELECT (SELECT id FROM p WHERE depth = 1), (SELECT type FROM p WHERE depth = 1),"
+		" max(depth), bool_or(id::text = $2) FROM p",
+		2, params, &rows);
 	if (st < 0)
 		goto out;
 	if (!db_rows_get(rows, 0, 0)) {
@@ -108,7 +109,8 @@ static void reply_outcome(struct reply *rep, enum group_outcome o, const char *g
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "group '%s' not found", group);
 		break;
 	case GROUP_EXISTS:
-		reply_error(rep, BW_ERR_ALREADY_EXISTS, "/name", "group '%s' already exists", group);
+		reply_error(rep, BW_ERR_ALREADY_EXISTS, "/name", "group '%s' already exists",
+			    group);
 		break;
 	case GROUP_STALE:
 		reply_error(rep, BW_ERR_VERSION_CONFLICT, "/version",
@@ -141,7 +143,8 @@ static void reply_outcome(struct reply *rep, enum group_outcome o, const char *g
 			    "group '%s' is dynamic: its members follow its query", group);
 		break;
 	case GROUP_THING_MISSING:
-		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "thing '%s' not found", thing ? thing : "");
+		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "thing '%s' not found",
+			    thing ? thing : "");
 		break;
 	case GROUP_NOT_MEMBER:
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "thing '%s' is not a member of '%s'",
@@ -200,8 +203,9 @@ static enum db_status create_tx(struct db *db, void *arg)
 
 void api_groups_create(const struct request *req, struct reply *rep)
 {
-	static const char *const fields[] = { "name", "type", "description", "parent", "query",
-					      NULL };
+	static const char *const fields[] = {
+		"name", "type", "description", "parent", "query", NULL
+	};
 	struct create_ctx c = { .req = req };
 	json_t *body = api_body_object(req, rep);
 
@@ -238,7 +242,8 @@ void api_groups_create(const struct request *req, struct reply *rep)
 		return;
 	}
 	if (c.parent && !strutil_is_valid_group_name(c.parent)) {
-		reply_error(rep, BW_ERR_INVALID_NAME, "/parent", "parent is not a valid group name");
+		reply_error(rep, BW_ERR_INVALID_NAME, "/parent",
+			    "parent is not a valid group name");
 		return;
 	}
 	if (!check_description(c.description, rep) || (c.query && !check_query(c.query, rep)))
@@ -304,7 +309,8 @@ void api_groups_list(const struct request *req, struct reply *rep)
 	if (page.after) {
 		const char *after = json_string_value(json_array_get(page.after, 0));
 		if (!after) {
-			reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor", "the cursor is malformed");
+			reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor",
+				    "the cursor is malformed");
 			goto out;
 		}
 		buf_printf(&sql, " AND g.name > $%d", api_params_add(&p, after));
@@ -388,8 +394,10 @@ static enum db_status update_tx(struct db *db, void *arg)
 		char hd[2] = { c->has_description ? '1' : '0', 0 };
 		char hp[2] = { c->has_parent ? '1' : '0', 0 };
 		char hq[2] = { c->has_query ? '1' : '0', 0 };
-		const char *params[] = { c->name,  c->version, hd, c->description, hp,
-					 c->parent ? parent_id : NULL, hq, c->query };
+		const char *params[] = { c->name, c->version,
+					 hd,	  c->description,
+					 hp,	  c->parent ? parent_id : NULL,
+					 hq,	  c->query };
 		st = db_query_json(
 			db,
 			"UPDATE thing_groups g SET"
@@ -440,11 +448,13 @@ void api_groups_update(const struct request *req, struct reply *rep)
 	    !api_opt_string(body, "query", "", &c.query, &is_null, rep))
 		return;
 	if (c.has_query && !c.query) {
-		reply_error(rep, BW_ERR_BAD_REQUEST, "/query", "a dynamic group's query cannot be null");
+		reply_error(rep, BW_ERR_BAD_REQUEST, "/query",
+			    "a dynamic group's query cannot be null");
 		return;
 	}
 	if (c.parent && !strutil_is_valid_group_name(c.parent)) {
-		reply_error(rep, BW_ERR_INVALID_NAME, "/parent", "parent is not a valid group name");
+		reply_error(rep, BW_ERR_INVALID_NAME, "/parent",
+			    "parent is not a valid group name");
 		return;
 	}
 	if (c.parent && strcmp(c.parent, c.name) == 0) {
@@ -528,7 +538,8 @@ void api_groups_things(const struct request *req, struct reply *rep)
 	if (!check_group_param(req, rep, &name))
 		return;
 	if (rec && strcmp(rec, "true") != 0 && strcmp(rec, "false") != 0) {
-		reply_error(rep, BW_ERR_BAD_REQUEST, "/recursive", "recursive must be true or false");
+		reply_error(rep, BW_ERR_BAD_REQUEST, "/recursive",
+			    "recursive must be true or false");
 		return;
 	}
 	if (rec && strcmp(rec, "false") == 0)

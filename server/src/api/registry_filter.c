@@ -150,16 +150,18 @@ void registry_list_things(const struct request *req, struct reply *rep, struct d
 	if (page->after) {
 		const char *after = json_string_value(json_array_get(page->after, 0));
 		if (!after) {
-			reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor", "the cursor is malformed");
+			reply_error(rep, BW_ERR_INVALID_CURSOR, "/cursor",
+				    "the cursor is malformed");
 			goto out;
 		}
 		buf_printf(where, " AND t.name > $%d", api_params_add(p, after));
 	}
 	snprintf(limit, sizeof(limit), "%d", page->limit + 1);
-	buf_printf(&sql,
-		   "SELECT coalesce(jsonb_agg(j ORDER BY n), '[]') FROM (SELECT t.name AS n,"
-		   " bw_thing_json(t) AS j FROM things t WHERE TRUE%s ORDER BY t.name LIMIT $%d::int) s",
-		   where->data ? where->data : "", api_params_add(p, limit));
+	buf_printf(
+		&sql,
+		"SELECT coalesce(jsonb_agg(j ORDER BY n), '[]') FROM (SELECT t.name AS n,"
+		" bw_thing_json(t) AS j FROM things t WHERE TRUE%s ORDER BY t.name LIMIT $%d::int) s",
+		where->data ? where->data : "", api_params_add(p, limit));
 	if (sql.is_oom || where->is_oom) {
 		reply_error(rep, BW_ERR_INTERNAL, NULL, "out of memory");
 		goto out;

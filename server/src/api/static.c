@@ -53,7 +53,8 @@ static void serve(struct reply *rep, const char *rel)
 	size_t n;
 
 	buf_init(&b);
-	if (!static_root[0] || snprintf(want, sizeof(want), "%s/%s", static_root, rel) >= PATH_MAX ||
+	if (!static_root[0] ||
+	    snprintf(want, sizeof(want), "%s/%s", static_root, rel) >= PATH_MAX ||
 	    !realpath(want, real) || strncmp(real, static_root, rootlen) != 0 ||
 	    real[rootlen] != '/' || stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
 		reply_error(rep, BW_ERR_NOT_FOUND, NULL, "no such file");

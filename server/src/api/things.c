@@ -65,7 +65,8 @@ static bool check_attributes(json_t *attrs, const char *prefix, const char *memb
 
 	snprintf(ptr, sizeof(ptr), "%s/%s", prefix, member);
 	if (!json_is_object(attrs)) {
-		reply_error(rep, BW_ERR_BAD_REQUEST, ptr, "%s must be an object of strings", member);
+		reply_error(rep, BW_ERR_BAD_REQUEST, ptr, "%s must be an object of strings",
+			    member);
 		return false;
 	}
 	if (json_object_size(attrs) > THING_MAX_ATTRIBUTES) {
@@ -73,8 +74,7 @@ static bool check_attributes(json_t *attrs, const char *prefix, const char *memb
 			    THING_MAX_ATTRIBUTES);
 		return false;
 	}
-	json_object_foreach(attrs, key, v)
-	{
+	json_object_foreach(attrs, key, v) {
 		if (!strutil_is_valid_attr_key(key)) {
 			pointer_of(ptr, sizeof(ptr), prefix, member, key);
 			reply_error(rep, BW_ERR_BAD_REQUEST, ptr,
@@ -90,8 +90,9 @@ static bool check_attributes(json_t *attrs, const char *prefix, const char *memb
 			return false;
 		}
 		if (!strutil_is_valid_attr_value(json_string_value(v))) {
-			reply_error(rep, BW_ERR_BAD_REQUEST, ptr,
-				    "attribute values are at most 800 bytes without control characters");
+			reply_error(
+				rep, BW_ERR_BAD_REQUEST, ptr,
+				"attribute values are at most 800 bytes without control characters");
 			return false;
 		}
 	}
@@ -104,8 +105,9 @@ static bool parse_thing(json_t *obj, const char *prefix, bool is_create, struct 
 {
 	static const char *const create_fields[] = { "name", "hardware_type", "firmware_version",
 						     "attributes", NULL };
-	static const char *const update_fields[] = { "version", "hardware_type", "firmware_version",
-						     "attributes", "merge_attributes", NULL };
+	static const char *const update_fields[] = { "version",		 "hardware_type",
+						     "firmware_version", "attributes",
+						     "merge_attributes", NULL };
 	char ptr[300];
 	bool is_null;
 
@@ -278,8 +280,9 @@ static enum db_status bulk_tx(struct db *db, void *arg)
 		c->conflict_index = 0;
 		return DB_RETRY;
 	}
-	json_t *det = json_pack("{s:I, s:I, s:s}", "requested", (json_int_t)c->total, "created",
-				(json_int_t)c->created, "on_conflict", c->is_skip ? "skip" : "fail");
+	json_t *det =
+		json_pack("{s:I, s:I, s:s}", "requested", (json_int_t)c->total, "created",
+			  (json_int_t)c->created, "on_conflict", c->is_skip ? "skip" : "fail");
 	st = api_audit(db, c->req, "thing.bulk_create", "thing", "*", det);
 	json_decref(det);
 	return st;
@@ -321,7 +324,8 @@ void api_things_bulk(const struct request *req, struct reply *rep)
 	c.total = json_array_size(things);
 	if (c.total > BULK_MAX_THINGS) {
 		reply_error(rep, BW_ERR_LIMIT_EXCEEDED, "/things",
-			    "at most %d things per bulk request (got %zu)", BULK_MAX_THINGS, c.total);
+			    "at most %d things per bulk request (got %zu)", BULK_MAX_THINGS,
+			    c.total);
 		return;
 	}
 	rows = json_array();
@@ -330,19 +334,18 @@ void api_things_bulk(const struct request *req, struct reply *rep)
 		reply_error(rep, BW_ERR_INTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	json_array_foreach(things, i, item)
-	{
+	json_array_foreach(things, i, item) {
 		struct thing_input in;
 		char prefix[32];
 		snprintf(prefix, sizeof(prefix), "/things/%zu", i);
 		if (!parse_thing(item, prefix, true, &in, rep))
 			goto out;
 		names[i] = in.name;
-		json_t *row = json_pack("{s:s, s:s?, s:s?, s:s?, s:O?}", "name", in.name,
-					"hardware_type", in.hardware_type, "firmware_version",
-					in.firmware_version, "firmware_sort_key",
-					in.firmware_version ? in.fw_key : NULL, "attributes",
-					in.attributes);
+		json_t *row =
+			json_pack("{s:s, s:s?, s:s?, s:s?, s:O?}", "name", in.name, "hardware_type",
+				  in.hardware_type, "firmware_version", in.firmware_version,
+				  "firmware_sort_key", in.firmware_version ? in.fw_key : NULL,
+				  "attributes", in.attributes);
 		if (!row || json_array_append_new(rows, row) != 0) {
 			reply_error(rep, BW_ERR_INTERNAL, NULL, "out of memory");
 			goto out;
@@ -361,7 +364,8 @@ void api_things_bulk(const struct request *req, struct reply *rep)
 				size_t k;
 				for (k = 0; k < c.total && strcmp(names[k], sorted[i]) != 0; k++)
 					;
-				for (k = k + 1; k < c.total && strcmp(names[k], sorted[i]) != 0; k++)
+				for (k = k + 1; k < c.total && strcmp(names[k], sorted[i]) != 0;
+				     k++)
 					;
 				char ptr[40];
 				snprintf(ptr, sizeof(ptr), "/things/%zu/name", k);
@@ -522,8 +526,9 @@ static bool parse_version(json_t *obj, char *out, size_t outlen, struct reply *r
 {
 	json_t *v = json_object_get(obj, "version");
 	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		reply_error(rep, BW_ERR_BAD_REQUEST, "/version",
-			    "version (the thing's current version, a positive integer) is required");
+		reply_error(
+			rep, BW_ERR_BAD_REQUEST, "/version",
+			"version (the thing's current version, a positive integer) is required");
 		return false;
 	}
 	snprintf(out, outlen, "%lld", (long long)json_integer_value(v));
@@ -538,7 +543,8 @@ void api_things_update(const struct request *req, struct reply *rep)
 	struct db *db;
 	enum db_status st;
 
-	if (!body || !check_name_param(req, rep, &c.name) || !parse_thing(body, "", false, &c.in, rep) ||
+	if (!body || !check_name_param(req, rep, &c.name) ||
+	    !parse_thing(body, "", false, &c.in, rep) ||
 	    !parse_version(body, c.version, sizeof(c.version), rep))
 		return;
 	merge = json_object_get(body, "merge_attributes");
@@ -600,9 +606,10 @@ static enum db_status delete_tx(struct db *db, void *arg)
 	enum db_status st;
 
 	c->is_missing = c->is_stale = false;
-	st = db_exec(db,
-		     "DELETE FROM things WHERE name = $1 AND ($2::bigint IS NULL OR version = $2::bigint)",
-		     2, params, NULL);
+	st = db_exec(
+		db,
+		"DELETE FROM things WHERE name = $1 AND ($2::bigint IS NULL OR version = $2::bigint)",
+		2, params, NULL);
 	if (st < 0)
 		return st;
 	if (st == DB_NONE) {
@@ -627,7 +634,8 @@ void api_things_delete(const struct request *req, struct reply *rep)
 		return;
 	c.version = request_query(req, "version");
 	if (c.version && (!config_parse_int(c.version, &v) || v < 1)) {
-		reply_error(rep, BW_ERR_BAD_REQUEST, "/version", "version must be a positive integer");
+		reply_error(rep, BW_ERR_BAD_REQUEST, "/version",
+			    "version must be a positive integer");
 		return;
 	}
 	if (!api_tx(rep, DB_READ_COMMITTED, delete_tx, &c))
@@ -678,8 +686,9 @@ void api_things_groups(const struct request *req, struct reply *rep)
 		goto out;
 	}
 	/* dynamic groups: evaluate each group's query against this thing, in SQL */
-	st = db_exec(db, "SELECT name, query FROM thing_groups WHERE type = 'dynamic' ORDER BY name",
-		     0, NULL, &rows);
+	st = db_exec(db,
+		     "SELECT name, query FROM thing_groups WHERE type = 'dynamic' ORDER BY name", 0,
+		     NULL, &rows);
 	if (st < 0) {
 		api_reply_db_error(rep, st);
 		goto out;
@@ -690,14 +699,14 @@ void api_things_groups(const struct request *req, struct reply *rep)
 		struct reply scratch;
 		buf_init(&sql);
 		reply_init(&scratch, NULL);
-		buf_printf(&sql, "SELECT 1 FROM things t WHERE t.name = $%d", api_params_add(&p, name));
+		buf_printf(&sql, "SELECT 1 FROM things t WHERE t.name = $%d",
+			   api_params_add(&p, name));
 		if (registry_filter_query(db_rows_get(rows, r, 1), "/query", &sql, &p, &scratch)) {
 			st = db_exec(db, sql.data, p.n, p.values, NULL);
 			if (st == DB_ONE)
-				json_array_append_new(items,
-						      json_pack("{s:s, s:s}", "name",
-								db_rows_get(rows, r, 0), "type",
-								"dynamic"));
+				json_array_append_new(items, json_pack("{s:s, s:s}", "name",
+								       db_rows_get(rows, r, 0),
+								       "type", "dynamic"));
 		}
 		reply_cleanup(&scratch);
 		buf_cleanup(&sql);

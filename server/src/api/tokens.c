@@ -26,11 +26,12 @@ void api_tokens_list(const struct request *req, struct reply *rep)
 		goto out;
 	snprintf(limit, sizeof(limit), "%d", page.limit + 1);
 	const char *params[] = { before, limit };
-	if (api_read_json(rep,
-			  "SELECT coalesce(jsonb_agg(j ORDER BY id DESC), '[]') FROM"
-			  " (SELECT k.id, bw_token_json(k) AS j FROM api_tokens k WHERE k.id < $1::bigint"
-			  "  ORDER BY k.id DESC LIMIT $2::int) s",
-			  2, params, &items))
+	if (api_read_json(
+		    rep,
+		    "SELECT coalesce(jsonb_agg(j ORDER BY id DESC), '[]') FROM"
+		    " (SELECT k.id, bw_token_json(k) AS j FROM api_tokens k WHERE k.id < $1::bigint"
+		    "  ORDER BY k.id DESC LIMIT $2::int) s",
+		    2, params, &items))
 		reply_json(rep, 200, api_page_reply(items, page.limit, token_key));
 out:
 	api_page_cleanup(&page);

@@ -71,9 +71,8 @@ enum db_status tokens_create(struct db *db, const char *name, enum role role,
 enum db_status tokens_count_active(struct db *db, int64_t *count)
 {
 	struct db_rows *rows = NULL;
-	enum db_status st =
-		db_exec(db, "SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL", 0, NULL,
-			&rows);
+	enum db_status st = db_exec(db, "SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL",
+				    0, NULL, &rows);
 	if (st == DB_ONE)
 		*count = strtoll(db_rows_get(rows, 0, 0), NULL, 10);
 	db_rows_free(rows);
@@ -96,13 +95,14 @@ enum bw_err tokens_authenticate(const char *token, struct principal *out)
 		return BW_ERR_UNAVAILABLE;
 	tokens_hash_hex(token, hash);
 	const char *params[] = { hash };
-	st = db_exec(db,
-		     "WITH t AS (SELECT id, name, role, last_used_at FROM api_tokens"
-		     "  WHERE token_hash = $1::bytea AND revoked_at IS NULL),"
-		     " u AS (UPDATE api_tokens a SET last_used_at = now() FROM t WHERE a.id = t.id"
-		     "  AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'))"
-		     " SELECT id, name, role FROM t",
-		     1, params, &rows);
+	st = db_exec(
+		db,
+		"WITH t AS (SELECT id, name, role, last_used_at FROM api_tokens"
+		"  WHERE token_hash = $1::bytea AND revoked_at IS NULL),"
+		" u AS (UPDATE api_tokens a SET last_used_at = now() FROM t WHERE a.id = t.id"
+		"  AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'))"
+		" SELECT id, name, role FROM t",
+		1, params, &rows);
 	if (st == DB_ONE) {
 		out->token_id = strtoll(db_rows_get(rows, 0, 0), NULL, 10);
 		strutil_lcpy(out->name, db_rows_get(rows, 0, 1), sizeof(out->name));

@@ -7,7 +7,7 @@
 #include <string.h>
 
 const struct config_option config_options[] = {
-#define OPT(field, env, type, def, min, max, secret, help)                                        \
+#define OPT(field, env, type, def, min, max, secret, help) \
 	{ #field, env, CONFIG_##type, def, min, max, secret, help },
 #include "core/options.def"
 #undef OPT
@@ -21,8 +21,8 @@ static const char *const type_names[] = { "str", "path", "int", "bool", "ms", "b
 static void *field_ptr(struct config *cfg, size_t i)
 {
 	size_t n = 0;
-#define OPT(field, env, type, def, min, max, secret, help)                                        \
-	if (n++ == i)                                                                              \
+#define OPT(field, env, type, def, min, max, secret, help) \
+	if (n++ == i)                                      \
 		return &cfg->field;
 #include "core/options.def"
 #undef OPT
@@ -80,7 +80,8 @@ bool config_parse_bytes(const char *s, int64_t *out)
 	if (errno)
 		return false;
 	if (*end) {
-		if (strcasecmp(end, "k") == 0 || strcasecmp(end, "KiB") == 0 || strcasecmp(end, "KB") == 0)
+		if (strcasecmp(end, "k") == 0 || strcasecmp(end, "KiB") == 0 ||
+		    strcasecmp(end, "KB") == 0)
 			mult = 1024;
 		else if (strcasecmp(end, "m") == 0 || strcasecmp(end, "MiB") == 0 ||
 			 strcasecmp(end, "MB") == 0)
@@ -119,8 +120,9 @@ static bool set_index(struct config *cfg, size_t i, const char *value, char *err
 	case CONFIG_BOOL: {
 		bool b;
 		if (!config_parse_bool(value, &b)) {
-			snprintf(err, errlen, "%s: '%s' is not a boolean (true/false/1/0/yes/no/on/off)",
-				 o->env, o->is_secret ? "***" : value);
+			snprintf(err, errlen,
+				 "%s: '%s' is not a boolean (true/false/1/0/yes/no/on/off)", o->env,
+				 o->is_secret ? "***" : value);
 			return false;
 		}
 		*(bool *)p = b;
@@ -129,7 +131,8 @@ static bool set_index(struct config *cfg, size_t i, const char *value, char *err
 	case CONFIG_BYTES:
 		ok = config_parse_bytes(value, &v);
 		if (!ok) {
-			snprintf(err, errlen, "%s: '%s' is not a size (e.g. 1048576, 512KiB, 8MiB, 2GiB)",
+			snprintf(err, errlen,
+				 "%s: '%s' is not a size (e.g. 1048576, 512KiB, 8MiB, 2GiB)",
 				 o->env, value);
 			return false;
 		}
@@ -228,8 +231,8 @@ int config_load_file(struct config *cfg, const char *path, char *errs, size_t er
 		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
 			/* over-long line: report it and skip the rest of it */
 			int c;
-			snprintf(err, sizeof(err), "%s:%d: line longer than %zu bytes", path, lineno,
-				 sizeof(line) - 2);
+			snprintf(err, sizeof(err), "%s:%d: line longer than %zu bytes", path,
+				 lineno, sizeof(line) - 2);
 			add_err(errs, errlen, err);
 			nerr++;
 			while ((c = fgetc(f)) != EOF && c != '\n')
@@ -279,8 +282,8 @@ static bool is_known(const char *env_name)
 	return false;
 }
 
-int config_load_env(struct config *cfg, char *const *envp, char *errs, size_t errlen,
-		    char *warns, size_t warnlen)
+int config_load_env(struct config *cfg, char *const *envp, char *errs, size_t errlen, char *warns,
+		    size_t warnlen)
 {
 	int nerr = 0;
 	char err[512];
@@ -351,9 +354,10 @@ void config_print(const struct config *cfg, FILE *f)
 
 void config_print_markdown(FILE *f)
 {
-	fprintf(f, "# Configuration\n\nGenerated from `server/src/core/options.def` by "
-		   "`bellwetherd print-config --markdown`. Each option is an environment variable "
-		   "or a `KEY=value` line in the file given with `--config`; the environment wins.\n\n");
+	fprintf(f,
+		"# Configuration\n\nGenerated from `server/src/core/options.def` by "
+		"`bellwetherd print-config --markdown`. Each option is an environment variable "
+		"or a `KEY=value` line in the file given with `--config`; the environment wins.\n\n");
 	fprintf(f, "| Option | Type | Default | Range | Meaning |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < config_options_count; i++) {
 		const struct config_option *o = &config_options[i];

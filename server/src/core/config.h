@@ -50,8 +50,8 @@ int config_load_file(struct config *cfg, const char *path, char *errs, size_t er
 /* Apply every BW_* variable of envp that names an option. Invalid values are errors (one line
  * each in errs); unknown BW_ names are warnings (one line each in warns, which may be NULL).
  * Returns the number of errors. */
-int config_load_env(struct config *cfg, char *const *envp, char *errs, size_t errlen,
-		    char *warns, size_t warnlen);
+int config_load_env(struct config *cfg, char *const *envp, char *errs, size_t errlen, char *warns,
+		    size_t warnlen);
 /* Parse helpers, exposed for tests. */
 bool config_parse_bytes(const char *s, int64_t *out);
 bool config_parse_bool(const char *s, bool *out);

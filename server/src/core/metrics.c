@@ -190,7 +190,8 @@ void metrics_render(struct buf *out)
 					snprintf(le, sizeof(le), "le=\"%g\"", buckets[i]);
 					buf_printf(out, "%s_bucket", f->name);
 					render_labels(out, s->labels, le);
-					buf_printf(out, " %llu\n", (unsigned long long)s->bucket_counts[i]);
+					buf_printf(out, " %llu\n",
+						   (unsigned long long)s->bucket_counts[i]);
 				}
 				buf_printf(out, "%s_bucket", f->name);
 				render_labels(out, s->labels, "le=\"+Inf\"");

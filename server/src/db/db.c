@@ -386,8 +386,8 @@ enum db_status db_exec_static(struct db *db, const char *sql, int nparams,
 	return finish(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), out);
 }
 
-enum db_status db_query_json(struct db *db, const char *sql, int nparams,
-			     const char *const *params, json_t **out)
+enum db_status db_query_json(struct db *db, const char *sql, int nparams, const char *const *params,
+			     json_t **out)
 {
 	struct db_rows *rows = NULL;
 	enum db_status st;

@@ -52,8 +52,8 @@ enum db_status db_exec_static(struct db *db, const char *sql, int nparams,
 			      const char *const *params, struct db_rows **out);
 /* Like db_exec but for a query whose single row/column is JSON text: returns the parsed json
  * (new reference) in *out, or NULL if no row / SQL NULL. */
-enum db_status db_query_json(struct db *db, const char *sql, int nparams,
-			     const char *const *params, json_t **out);
+enum db_status db_query_json(struct db *db, const char *sql, int nparams, const char *const *params,
+			     json_t **out);
 /* SQLSTATE of the last failed statement on db ("" if none) and the kind of constraint hit. */
 const char *db_last_sqlstate(const struct db *db);
 enum db_conflict db_last_conflict(const struct db *db);

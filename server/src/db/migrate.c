@@ -105,8 +105,8 @@ static int list_migrations(const char *dir, struct migration **out)
 	qsort(list, (size_t)n, sizeof(*list), cmp_migration);
 	for (int i = 1; i < n; i++) {
 		if (list[i].version == list[i - 1].version) {
-			log_error("db", "migrate_duplicate_version", LOG_I("version", list[i].version),
-				  LOG_END);
+			log_error("db", "migrate_duplicate_version",
+				  LOG_I("version", list[i].version), LOG_END);
 			free(list);
 			return -1;
 		}
@@ -185,7 +185,8 @@ static enum db_status migrate_tx(struct db *db, void *arg)
 		char ver[16];
 		snprintf(ver, sizeof(ver), "%d", m->version);
 		const char *params[] = { ver, m->name, hex };
-		st = db_exec(db, "INSERT INTO schema_version(version, name, sha256) VALUES ($1,$2,$3)",
+		st = db_exec(db,
+			     "INSERT INTO schema_version(version, name, sha256) VALUES ($1,$2,$3)",
 			     3, params, NULL);
 		if (st < 0)
 			goto out;

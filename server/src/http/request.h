@@ -58,16 +58,16 @@ struct reply_header {
 
 struct reply {
 	unsigned status;
-	json_t *json;	    /* owned; serialised compactly when set */
-	char *body;	    /* owned raw body, used when json is NULL */
+	json_t *json; /* owned; serialised compactly when set */
+	char *body;   /* owned raw body, used when json is NULL */
 	size_t body_len;
 	const char *content_type; /* static string; default application/json */
 	struct reply_header headers[REPLY_MAX_HEADERS];
 	int nheaders;
-	enum bw_err err; /* set by reply_error, for metrics and logs */
+	enum bw_err err;	/* set by reply_error, for metrics and logs */
 	const char *request_id; /* borrowed, set by the server before the handler runs */
-	bool is_aws_error; /* AWS-style error body + x-amzn-ErrorType */
-	int fd;		   /* file body (reply_file): owned, -1 when unused */
+	bool is_aws_error;	/* AWS-style error body + x-amzn-ErrorType */
+	int fd;			/* file body (reply_file): owned, -1 when unused */
 	uint64_t fd_offset;
 	uint64_t fd_length;
 };

@@ -9,8 +9,8 @@
 #include "http/request.h"
 
 enum body_mode {
-	BODY_NONE = 0, /* body ignored */
-	BODY_JSON,     /* body capped by BW_HTTP_MAX_BODY, parsed into request.json */
+	BODY_NONE = 0,	/* body ignored */
+	BODY_JSON,	/* body capped by BW_HTTP_MAX_BODY, parsed into request.json */
 	BODY_JSON_BULK, /* like BODY_JSON, capped by BW_HTTP_BULK_MAX_BODY */
 	BODY_RAW,	/* raw bytes capped by BW_HTTP_MAX_BODY, any Content-Type, not parsed */
 	BODY_STREAM	/* raw body streamed to route->stream callbacks, capped by BW_UPLOAD_MAX */
@@ -45,7 +45,7 @@ struct route {
 	enum role min_role;
 	enum body_mode body;
 	enum auth_mode auth;
-	const char *name; /* metrics label; defaults to the pattern */
+	const char *name;		   /* metrics label; defaults to the pattern */
 	const struct route_stream *stream; /* BODY_STREAM routes only; handler unused then */
 };
 

@@ -146,7 +146,8 @@ static double elapsed_s(const struct timespec *start)
  * unbounded series. */
 static const char *method_label(const char *m)
 {
-	static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
+	static const char *const known[] = { "GET",   "HEAD",	"POST",	  "PUT",
+					     "PATCH", "DELETE", "OPTIONS" };
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(m, known[i]) == 0)
 			return known[i];
@@ -165,7 +166,8 @@ static enum MHD_Result send_reply(struct http_ctx *ctx, struct reply *rep)
 		text = json_dumps(rep->json, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
 		if (!text) {
 			rep->status = 500;
-			text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+			text = strdup(
+				"{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
 		}
 		len = text ? strlen(text) : 0;
 		if (!ctype)
@@ -210,8 +212,8 @@ static enum MHD_Result send_reply(struct http_ctx *ctx, struct reply *rep)
 	metrics_histogram_observe("bw_http_request_duration_seconds", labels, dur);
 	log_emit(rep->status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "http", "http_request",
 		 LOG_S("method", method_label(ctx->req.method ? ctx->req.method : "")),
-		 LOG_S("route", route),
-		 LOG_I("status", rep->status), LOG_D("duration_ms", dur * 1000.0),
+		 LOG_S("route", route), LOG_I("status", rep->status),
+		 LOG_D("duration_ms", dur * 1000.0),
 		 LOG_S("error", rep->err ? bw_err_code(rep->err) : NULL), LOG_END);
 	return ret;
 }
@@ -598,12 +600,13 @@ int http_server_start(const struct http_server_options *opts)
 		log_error("http", "http_bad_listen", LOG_S("listen", opts->listen), LOG_END);
 		return -1;
 	}
-	metrics_describe("bw_http_requests_total", "counter", "HTTP requests by route, method, status");
+	metrics_describe("bw_http_requests_total", "counter",
+			 "HTTP requests by route, method, status");
 	metrics_describe("bw_http_request_duration_seconds", "histogram",
 			 "HTTP request latency by route");
 	srv.daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO, 0, NULL, NULL,
-		on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO, 0,
+		NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opts->threads,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,

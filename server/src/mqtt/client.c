@@ -210,10 +210,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	c->has_sub_failure = false;
 	for (size_t i = 0; i < n; i++) {
 		const struct mqtt_route *route = mqtt_router_at(c->router, i);
-		int src = mosquitto_subscribe_v5(mosq, &c->sub_mids[i], route->filter, route->qos,
-						 MQTT_SUB_OPT_SEND_RETAIN_NEVER |
-							 MQTT_SUB_OPT_NO_LOCAL,
-						 NULL);
+		int src = mosquitto_subscribe_v5(
+			mosq, &c->sub_mids[i], route->filter, route->qos,
+			MQTT_SUB_OPT_SEND_RETAIN_NEVER | MQTT_SUB_OPT_NO_LOCAL, NULL);
 
 		if (src != MOSQ_ERR_SUCCESS) {
 			c->sub_mids[i] = 0;
@@ -646,7 +645,8 @@ int mqtt_client_publish_to(const char *client_id, const char *topic, const void 
 		goto out;
 	}
 	if (mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY,
-					       BW_PLUGIN_PROP_TARGET, client_id) != MOSQ_ERR_SUCCESS) {
+					       BW_PLUGIN_PROP_TARGET,
+					       client_id) != MOSQ_ERR_SUCCESS) {
 		ret = BW_ERR_INTERNAL;
 		goto out;
 	}
