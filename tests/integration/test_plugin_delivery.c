@@ -34,6 +34,8 @@
 
 #include "bellwether_plugin.h"
 
+#include "../lib/ports.h"
+
 #define WAIT_MS 5000 /* every wait is bounded by this */
 #define MAX_MSGS 64
 #define MAX_CLIENTS 16
@@ -88,121 +90,13 @@ static struct timespec deadline_in(int ms)
 	return ts;
 }
 
-/* ---- free ports (the harness convention of scripts/stack-lib.sh) -------------------------
- * Random ports below the kernel's ephemeral range, a bind probe, and a lock file per port in
- * $STACK_PORT_DIR ("dir=OWNER\npid=PID") created under flock on .alloc.lock. */
-#define PORT_MIN 20000
-#define PORT_MAX 32000
-
-static const char *port_dir(void)
-{
-	const char *d = getenv("STACK_PORT_DIR");
-
-	return d && *d ? d : "/tmp/bellwether-ports";
-}
-
-static bool port_bindable(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	sa.sin_addr.s_addr = htonl(INADDR_ANY);
-	ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static bool port_lock_stale(const char *file)
-{
-	char line[512], dir[512] = "";
-	long pid = 0;
-	struct stat st;
-	FILE *f = fopen(file, "r");
-
-	if (!f)
-		return true;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "dir=", 4) == 0)
-			snprintf(dir, sizeof(dir), "%s", line + 4);
-		else if (strncmp(line, "pid=", 4) == 0)
-			pid = strtol(line + 4, NULL, 10);
-	}
-	fclose(f);
-	if (!dir[0] || stat(dir, &st) != 0)
-		return true;
-	return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
+/* A free port for a broker (tests/lib/ports.c). */
 static int port_acquire(const char *owner)
 {
-	char lockpath[256], file[256], tmp[300];
-	int64_t deadline = now_ms() + 30000;
-	unsigned seed = (unsigned)getpid() ^ (unsigned)now_ms();
-	int lockfd, port = -1;
+	int port = test_port_acquire(owner);
 
-	mkdir(port_dir(), 01777);
-	chmod(port_dir(), 01777);
-	snprintf(lockpath, sizeof(lockpath), "%s/.alloc.lock", port_dir());
-	lockfd = open(lockpath, O_RDONLY | O_CREAT, 0666);
-	ck_assert_msg(lockfd >= 0, "cannot open %s", lockpath);
-	while (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
-		ck_assert_msg(now_ms() < deadline, "port allocation lock busy");
-		sleep_ms(20);
-	}
-	for (int i = 0; i < 500 && port < 0; i++) {
-		int p = PORT_MIN + (int)(rand_r(&seed) % (PORT_MAX - PORT_MIN));
-		FILE *f;
-
-		snprintf(file, sizeof(file), "%s/%d", port_dir(), p);
-		if ((access(file, F_OK) == 0 && !port_lock_stale(file)) || !port_bindable(p))
-			continue;
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid());
-		f = fopen(tmp, "w");
-		if (!f)
-			continue;
-		fprintf(f, "dir=%s\npid=%d\n", owner, (int)getpid());
-		if (fclose(f) == 0 && rename(tmp, file) == 0)
-			port = p;
-		else
-			unlink(tmp);
-	}
-	close(lockfd);
-	ck_assert_msg(port > 0, "no free port (locks in %s)", port_dir());
+	ck_assert_msg(port > 0, "no free port");
 	return port;
-}
-
-static void port_release(const char *owner, int port)
-{
-	char file[256], line[512], want[300];
-	bool is_ours = false;
-	FILE *f;
-
-	snprintf(file, sizeof(file), "%s/%d", port_dir(), port);
-	fmt(want, sizeof(want), "dir=%s\n", owner);
-	f = fopen(file, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		is_ours = is_ours || strcmp(line, want) == 0;
-	fclose(f);
-	if (is_ours)
-		unlink(file);
-}
-
-static bool port_accepts(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
 }
 
 /* ---- a private broker -------------------------------------------------------------------- */
@@ -338,7 +232,7 @@ static bool broker_spawn(struct broker *b, int *status)
 			b->pid = 0;
 			return false;
 		}
-		if (port_accepts(b->port))
+		if (test_port_accepts(b->port))
 			return true;
 		sleep_ms(20);
 	}
@@ -385,7 +279,7 @@ static int broker_start_ex(const char *extra_conf, const char *extra_acl, bool e
 		if (!expect_start && b->pid == 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 			return WEXITSTATUS(status);
 		}
-		port_release(b->dir, b->port); /* lost a port race: try another port */
+		test_port_release(b->dir, b->port); /* lost a port race: try another port */
 	}
 	print_tail(b->out);
 	print_tail(b->log);
@@ -427,7 +321,7 @@ static void broker_cleanup(void)
 		b->pid = 0;
 	}
 	if (b->port > 0)
-		port_release(b->dir, b->port);
+		test_port_release(b->dir, b->port);
 	d = opendir(b->dir);
 	while (d && (e = readdir(d))) {
 		char path[PATH_MAX];

@@ -260,11 +260,9 @@ void api_fw_known_safe_list(const struct request *req, struct reply *rep)
 	struct api_page page;
 	struct api_params p = { 0 };
 	struct buf sql;
-	struct db *db = NULL;
 	json_t *items = NULL;
 	const char *hw = request_query(req, "hardware_type");
 	char limit[16];
-	enum db_status st;
 
 	buf_init(&sql);
 	if (!api_page_parse(req, rep, 2, &page))
@@ -293,16 +291,8 @@ void api_fw_known_safe_list(const struct request *req, struct reply *rep)
 		&sql,
 		" ORDER BY s.hardware_type, coalesce(g.name, '') COLLATE \"C\" LIMIT $%d::int) x",
 		api_params_add(&p, limit));
-	db = api_db_get(rep);
-	if (!db)
-		goto out;
-	st = db_query_json(db, sql.data, p.n, p.values, &items);
-	db_pool_put(db);
-	if (st < 0) {
-		api_reply_db_error(rep, st);
-		goto out;
-	}
-	reply_json(rep, 200, api_page_reply(items, page.limit, pin_cursor));
+	if (api_read_json(rep, sql.data, p.n, p.values, &items))
+		reply_json(rep, 200, api_page_reply(items, page.limit, pin_cursor));
 out:
 	buf_cleanup(&sql);
 	api_params_cleanup(&p);

@@ -302,13 +302,11 @@ void api_fw_releases_list(const struct request *req, struct reply *rep)
 	struct api_page page;
 	struct api_params p = { 0 };
 	struct buf sql;
-	struct db *db = NULL;
 	json_t *items = NULL;
 	char after[32] = "9223372036854775807", limit[16];
 	const char *product = request_query(req, "product");
 	const char *hw = request_query(req, "hardware_type");
 	const char *state = request_query(req, "state");
-	enum db_status st;
 
 	buf_init(&sql);
 	if (!api_page_parse(req, rep, 1, &page))
@@ -343,16 +341,8 @@ void api_fw_releases_list(const struct request *req, struct reply *rep)
 		reply_error(rep, BW_ERR_INTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	db = api_db_get(rep);
-	if (!db)
-		goto out;
-	st = db_query_json(db, sql.data, p.n, p.values, &items);
-	db_pool_put(db);
-	if (st < 0) {
-		api_reply_db_error(rep, st);
-		goto out;
-	}
-	reply_json(rep, 200, api_page_reply(items, page.limit, release_key));
+	if (api_read_json(rep, sql.data, p.n, p.values, &items))
+		reply_json(rep, 200, api_page_reply(items, page.limit, release_key));
 out:
 	buf_cleanup(&sql);
 	api_params_cleanup(&p);
