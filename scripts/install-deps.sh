@@ -69,7 +69,16 @@ fi
 # harness runs private instances on free ports, so those services are left alone (not needed,
 # not in the way).
 
-if [ -f "$ROOT/tools/package.json" ] && [ ! -d "$ROOT/tools/node_modules" ] &&
+# tools/ is (re)installed when node_modules is missing or older than the lock file (a pull that
+# added a pinned package must not leave a stale tree behind).
+tools_stale=0
+if [ ! -d "$ROOT/tools/node_modules" ]; then
+	tools_stale=1
+elif [ -f "$ROOT/tools/package-lock.json" ] &&
+	[ "$ROOT/tools/package-lock.json" -nt "$ROOT/tools/node_modules/.package-lock.json" ]; then
+	tools_stale=1
+fi
+if [ -f "$ROOT/tools/package.json" ] && [ "$tools_stale" = 1 ] &&
 	[ "${INSTALL_DEPS_SKIP_NPM:-0}" != 1 ]; then
 	echo "install-deps: npm ci in tools/"
 	if [ -f "$ROOT/tools/package-lock.json" ]; then

@@ -27,9 +27,13 @@ static void reply_jobs_error(struct reply *rep, enum jobs_err err, const char *m
 				   : BW_ERR_BAD_REQUEST;
 }
 
-static bool is_service(const struct request *req, const char *service)
+/* True when the request was signed for the control plane (spec 4.3). The `iot` service model
+ * of older botocore releases (Debian 12's awscli 2.9) names its signing service "execute-api",
+ * so `aws iot ...` from that CLI arrives with that scope; it never means the device plane. */
+static bool is_control_plane(const struct request *req)
 {
-	return strcmp(req->principal.aws_service, service) == 0;
+	return strcmp(req->principal.aws_service, "iot") == 0 ||
+	       strcmp(req->principal.aws_service, "execute-api") == 0;
 }
 
 /* Run one request of kind on the engine and fill the reply. body may be NULL ({}). */
@@ -89,7 +93,7 @@ static bool body_of(const struct request *req, struct reply *rep, json_t **out)
 
 void api_aws_jobs_data_get_pending(const struct request *req, struct reply *rep)
 {
-	if (is_service(req, "iot")) {
+	if (is_control_plane(req)) {
 		api_aws_list_job_executions_for_thing(req, rep);
 		return;
 	}
@@ -102,7 +106,7 @@ void api_aws_jobs_data_describe(const struct request *req, struct reply *rep)
 	const char *number = request_query(req, "executionNumber");
 	json_t *q;
 
-	if (is_service(req, "iot")) {
+	if (is_control_plane(req)) {
 		api_aws_describe_job_execution_iot(req, rep);
 		return;
 	}
