@@ -21,6 +21,7 @@
 #include "core/metrics.h"
 #include "crypto/digest.h"
 #include "db/db.h"
+#include "db/job_stats.h"
 #include "db/migrate.h"
 #include "firmware/verify.h"
 #include "http/server.h"
@@ -326,6 +327,7 @@ static int cmd_serve(const struct config *cfg)
 	metrics_describe("bw_build_info", "gauge", "Build information");
 	metrics_gauge_set("bw_build_info", "version=\"" BW_VERSION "\"", 1);
 	metrics_on_collect(collect_db_stats);
+	metrics_on_collect(db_job_stats_collect);
 	if (bootstrap_token(cfg) != 0) {
 		log_error("main", "bootstrap_failed", LOG_END);
 		goto out;

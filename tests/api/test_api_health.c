@@ -1,6 +1,7 @@
 /* Black-box tests of the public health and metrics endpoints of a running bellwetherd. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -158,6 +159,71 @@ START_TEST(metrics_labels_use_route_patterns)
 }
 END_TEST
 
+/* value of the first sample line "NAME{LABELS} v" in a /metrics body, -1 when absent */
+static double metric_value(const char *body, const char *sample)
+{
+	const char *p = body;
+	size_t n = strlen(sample);
+
+	while ((p = strstr(p, sample)) != NULL) {
+		if ((p == body || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+START_TEST(metrics_count_executions_by_status)
+{
+	const struct testenv *env = testenv_get();
+	char things[3][64], job[64], body[512];
+	struct http_resp r;
+	double before, now = -1;
+
+	http_call(&r, "GET", NULL, NULL, "/metrics");
+	EXPECT_STATUS(&r, 200);
+	before = metric_value(r.body, "bw_jobs_executions{status=\"QUEUED\"}");
+	ck_assert_msg(before >= 0, "/metrics has no bw_jobs_executions{status=\"QUEUED\"} gauge");
+	ck_assert_msg(metric_value(r.body, "bw_jobs_executions{status=\"CANCELED\"}") >= 0,
+		      "every execution status has a gauge");
+	ck_assert_msg(metric_value(r.body, "bw_jobs{status=\"IN_PROGRESS\"}") >= 0,
+		      "/metrics has no bw_jobs gauge");
+	http_resp_cleanup(&r);
+
+	for (int i = 0; i < 3; i++) {
+		testenv_uniq(things[i], sizeof(things[i]), "mx");
+		snprintf(body, sizeof(body), "{\"name\":\"%s\"}", things[i]);
+		http_call(&r, "POST", env->admin_token, body, "/api/v1/things");
+		EXPECT_STATUS(&r, 201);
+		http_resp_cleanup(&r);
+	}
+	testenv_uniq(job, sizeof(job), "mx");
+	snprintf(body, sizeof(body),
+		 "{\"job_id\":\"%s\",\"document\":{\"op\":\"m\"},\"targets\":["
+		 "{\"type\":\"thing\",\"name\":\"%s\"},{\"type\":\"thing\",\"name\":\"%s\"},"
+		 "{\"type\":\"thing\",\"name\":\"%s\"}]}",
+		 job, things[0], things[1], things[2]);
+	http_call(&r, "POST", env->admin_token, body, "/api/v1/jobs");
+	EXPECT_STATUS(&r, 201);
+	http_resp_cleanup(&r);
+	/* the gauges are cached for 5 s; other tests may run concurrently, so only a rise of at
+	 * least 3 queued executions is certain */
+	for (int i = 0; i < 80; i++) {
+		http_call(&r, "GET", NULL, NULL, "/metrics");
+		EXPECT_STATUS(&r, 200);
+		now = metric_value(r.body, "bw_jobs_executions{status=\"QUEUED\"}");
+		http_resp_cleanup(&r);
+		if (now >= before + 3)
+			break;
+		usleep(100 * 1000);
+	}
+	ck_assert_msg(now >= before + 3, "QUEUED executions went from %.0f to %.0f, expected +3",
+		      before, now);
+	http_call(&r, "POST", env->admin_token, "{}", "/api/v1/jobs/%s/cancel", job);
+	http_resp_cleanup(&r);
+}
+END_TEST
+
 START_TEST(dashboard_is_served_and_contained)
 {
 	static const char *const escapes[] = {
@@ -199,6 +265,7 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, metrics_is_prometheus_text_with_documented_families);
 	tcase_add_test(tc, metrics_counts_requests);
 	tcase_add_test(tc, metrics_labels_use_route_patterns);
+	tcase_add_test(tc, metrics_count_executions_by_status);
 	tcase_add_test(tc, dashboard_is_served_and_contained);
 	suite_add_tcase(s, tc);
 	return s;
