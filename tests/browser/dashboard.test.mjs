@@ -60,6 +60,12 @@ const PAGED = Array.from({ length: 52 }, (_, i) => ({
 const GROUP = { name: `${PREFIX}-north`, type: 'dynamic',
   query: `name ~ "${PREFIX}-*" and attributes.site = north` };
 
+// A job over things a and b, and a draft firmware release, for the Jobs and Releases tables.
+const JOB = { job_id: `${PREFIX}-job`, document: { op: 'ui' },
+  targets: [{ type: 'thing', name: THINGS[0].name }, { type: 'thing', name: THINGS[1].name }] };
+const RELEASE = { product: `${PREFIX}-fw`, firmware_version: '3.1.4', security_version: 2,
+  hardware_types: ['esp32-v2'] };
+
 const results = { passed: 0, failed: 0 };
 const created = []; // API paths of what this run created, deleted at the end
 let browserContext = null;
@@ -209,6 +215,10 @@ async function main() {
     assert(bulk.created === PAGED.length, `bulk created ${JSON.stringify(bulk)}`);
     await apiExpect('POST', '/api/v1/groups', GROUP, 201);
     created.unshift(`/api/v1/groups/${GROUP.name}`); // first out: it refers to the things
+    await apiExpect('POST', '/api/v1/jobs', JOB, 201);
+    created.push(`/api/v1/jobs/${JOB.job_id}?force=true`);
+    const release = await apiExpect('POST', '/api/v1/firmware/releases', RELEASE, 201);
+    created.push(`/api/v1/firmware/releases/${release.id}`);
   }, { required: true });
 
   await check('browser: launch chromium and open the dashboard', async () => {
@@ -236,6 +246,7 @@ async function main() {
   }, { required: true });
 
   const whoami = () => page.getByRole('region', { name: 'API token' }).getByRole('status');
+  const thingsAlert = () => page.getByRole('region', { name: 'Things' }).getByRole('alert');
 
   await check('page: server status shows ready', async () => {
     const ready = page.getByRole('status', { name: 'Server status' });
@@ -287,12 +298,71 @@ async function main() {
       (items) => items.includes(want));
   });
 
+  const jobsTable = () => page.getByRole('table', { name: 'Jobs' });
+  const jobRow = () => jobsTable().evaluate((table, id) => {
+    const tr = [...table.querySelectorAll('tbody tr')]
+      .find((r) => r.querySelector('td').textContent === id);
+    return tr ? [...tr.querySelectorAll('td')].map((td) => td.textContent) : null;
+  }, JOB.job_id);
+
+  await check('jobs: the job is listed with its status and progress', async () => {
+    const row = await until('the job row', jobRow, (r) => r !== null);
+    assert(row[1] === 'IN_PROGRESS' && row[2].trim() === '0/2' && row[6] === '2',
+      `job row is ${JSON.stringify(row)}`);
+    const bar = page.getByRole('progressbar', { name: `${JOB.job_id}: 0 of 2 finished` });
+    assert(await bar.count() === 1, 'no labelled progress bar for the job');
+  });
+
+  const execRows = () => page.getByRole('table', { name: 'Executions' }).evaluate((table) =>
+    [...table.querySelectorAll('tbody tr')].map((tr) =>
+      [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+
+  await check('jobs: clicking a job shows its executions', async () => {
+    await page.getByRole('button', { name: `Show executions of ${JOB.job_id}` }).click();
+    const rows = await until('two executions', execRows, (r) => r.length === 2);
+    const things = rows.map((r) => r[0]).sort();
+    assert(JSON.stringify(things) === JSON.stringify([THINGS[0].name, THINGS[1].name]),
+      `executions of ${things.join(' ')}`);
+    assert(rows.every((r) => r[1] === 'QUEUED' && r[2] === '1'), JSON.stringify(rows));
+    const title = await page.getByRole('heading', { name: `Executions of ${JOB.job_id}` }).count();
+    assert(title === 1, 'no "Executions of <job>" heading');
+  });
+
+  await check('jobs: "Cancel" asks first, then cancels the job and its executions', async () => {
+    const cancel = page.getByRole('button', { name: `Cancel ${JOB.job_id}` });
+    page.once('dialog', (d) => d.dismiss());
+    await cancel.click();
+    await sleep(300);
+    let row = await jobRow();
+    assert(row[1] === 'IN_PROGRESS', `dismissed dialog still canceled: ${JSON.stringify(row)}`);
+    page.once('dialog', (d) => d.accept());
+    await cancel.click();
+    row = await until('status CANCELED', jobRow, (r) => r && r[1] === 'CANCELED');
+    assert(row[2].trim() === '2/2', `progress after cancel: ${row[2]}`);
+    await until('executions CANCELED', execRows,
+      (r) => r.length === 2 && r.every((x) => x[1] === 'CANCELED'));
+    assert(await cancel.count() === 0, 'a canceled job still has a Cancel button');
+    const api = await apiExpect('GET', `/api/v1/jobs/${JOB.job_id}`, undefined, 200);
+    assert(api.status === 'CANCELED', `API says ${api.status}`);
+    await screenshot(page, 'dashboard-jobs.png');
+  });
+
+  await check('releases: the draft release is listed', async () => {
+    const rows = await until('the release row', () => page.getByRole('table',
+      { name: 'Firmware releases' }).evaluate((table) => [...table.querySelectorAll('tbody tr')]
+      .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))),
+    (r) => r.some((x) => x[0] === RELEASE.product));
+    const r = rows.find((x) => x[0] === RELEASE.product);
+    assert(r[1] === '3.1.4' && r[2] === '2' && r[3] === 'esp32-v2' && r[4] === 'draft',
+      `release row is ${JSON.stringify(r)}`);
+  });
+
   await check('query: "name = <thing>" leaves only that row', async () => {
     const name = THINGS[1].name;
     await search(page, `name = ${name}`);
     await until(`only ${name}`, async () => names(await tableRows(page)),
       (n) => n.length === 1 && n[0] === name);
-    const alert = (await page.getByRole('alert').textContent()).trim();
+    const alert = (await thingsAlert().textContent()).trim();
     assert(alert === '', `unexpected alert "${alert}"`);
   });
 
@@ -356,7 +426,7 @@ async function main() {
     await search(page, pagedQuery);
     await until('"Load more" shown', () => more().isVisible(), (v) => v === true);
     await search(page, 'name = = x');
-    await until('the invalid_query alert', () => page.getByRole('alert').textContent(),
+    await until('the invalid_query alert', () => thingsAlert().textContent(),
       (t) => /^400: invalid query/.test(t.trim()));
     const rows = await tableRows(page);
     assert(rows.length === 0, `${rows.length} rows shown with the error`);
@@ -368,7 +438,7 @@ async function main() {
     await search(page, '');
     await until('things a, b and c back', async () => names(await tableRows(page)),
       (n) => THINGS.every((t) => n.includes(t.name)));
-    const alert = (await page.getByRole('alert').textContent()).trim();
+    const alert = (await thingsAlert().textContent()).trim();
     assert(alert === '', `alert still says "${alert}"`);
   });
 

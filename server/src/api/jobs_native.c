@@ -15,6 +15,7 @@
 #include "api/jobs_control.h"
 #include "core/strutil.h"
 #include "crypto/digest.h"
+#include "db/job_counts.h"
 #include "db/jobs.h"
 #include "jobs/ota.h"
 #include "jobs/render.h"
@@ -612,6 +613,8 @@ void api_jobs_list(const struct request *req, struct reply *rep)
 	if (!db)
 		goto out;
 	enum db_status st = db_jobs_list(db, &f, &jobs, &n);
+	if (st >= 0)
+		st = db_jobs_fill_counts(db, jobs, n);
 	db_pool_put(db);
 	if (st < 0) {
 		api_reply_db_error(rep, st);
