@@ -1,11 +1,13 @@
 /* Black-box tests of the jobs control plane (AWS `iot`, SigV4) and of the native /api/v1/jobs
  * API against a running bellwetherd (tests/harness/stack.sh). */
 #include <check.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/aws_client.h"
@@ -613,6 +615,306 @@ START_TEST(native_jobs_api)
 }
 END_TEST
 
+/* ---- documentSource (spec 3.10): S3 URLs mapped to BW_JOB_DOCUMENT_DIR/<bucket>/<key> ---- */
+
+#define DOC_BUCKET "docs-bucket"
+
+/* The stack's document directory (tests/harness/stack.sh sets BW_JOB_DOCUMENT_DIR). */
+static const char *doc_dir(void)
+{
+	static char dir[1024];
+	const char *base = getenv("BW_TEST_DIR");
+	struct stat st;
+
+	ck_assert_msg(base != NULL, "BW_TEST_DIR not set");
+	snprintf(dir, sizeof(dir), "%s/job-documents", base);
+	ck_assert_msg(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "%s is not a directory", dir);
+	return dir;
+}
+
+/* Write <doc dir>/<rel> (parents created) with text. */
+static void write_doc(const char *rel, const char *text)
+{
+	char path[2048];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", doc_dir(), rel);
+	for (char *p = path + strlen(doc_dir()) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s", path);
+		*p = '/';
+	}
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* PUT /jobs/{job} targeting thing with documentSource src; returns the reply (caller cleans). */
+static void create_from_source(struct http_resp *r, const char *job, const char *thing,
+			       const char *src)
+{
+	char body[4096];
+
+	snprintf(body, sizeof(body),
+		 "{\"targets\":[\"arn:aws:iot:us-east-1:123456789012:thing/%s\"],"
+		 "\"documentSource\":\"%s\"}",
+		 thing, src);
+	iot_call(r, "PUT", body, "/jobs/%s", job);
+}
+
+/* documentSource src is refused with InvalidRequestException naming why. */
+static void expect_source_refused(const char *thing, const char *src, const char *why)
+{
+	char job[64];
+	struct http_resp r;
+
+	testenv_uniq(job, sizeof(job), "dsbad");
+	create_from_source(&r, job, thing, src);
+	expect_aws_error(&r, 400, "InvalidRequestException");
+	ck_assert_msg(strstr(testenv_jstr(r.json, "message"), why) != NULL,
+		      "%s: message '%s' lacks '%s'", src, testenv_jstr(r.json, "message"), why);
+	http_resp_cleanup(&r);
+	iot_call(&r, "GET", NULL, "/jobs/%s", job);
+	expect_aws_error(&r, 404, "ResourceNotFoundException");
+	http_resp_cleanup(&r);
+}
+
+START_TEST(create_job_from_document_source)
+{
+	char thing[64], job[64], rel[256], src[512], body[1024], u[64];
+	struct http_resp r;
+
+	testenv_uniq(thing, sizeof(thing), "ds");
+	testenv_uniq(u, sizeof(u), "ds");
+	make_thing(thing);
+	snprintf(rel, sizeof(rel), DOC_BUCKET "/jobs/%s.json", u);
+	write_doc(rel, "{\"op\":\"from-file\",\"n\":1}");
+	/* every URL style names the same file; the last one percent-escapes the 't' that starts
+	 * the file name (testenv_uniq names start with 't') */
+	for (int i = 0; i < 5; i++) {
+		testenv_uniq(job, sizeof(job), "ds");
+		if (i == 0)
+			snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/jobs/%s.json", u);
+		else if (i == 1)
+			snprintf(src, sizeof(src),
+				 "https://" DOC_BUCKET ".s3.amazonaws.com/jobs/%s.json", u);
+		else if (i == 2)
+			snprintf(src, sizeof(src),
+				 "https://" DOC_BUCKET ".s3.eu-west-1.amazonaws.com/jobs/%s.json",
+				 u);
+		else if (i == 3)
+			snprintf(src, sizeof(src),
+				 "https://s3.us-west-2.amazonaws.com/" DOC_BUCKET "/jobs/%s.json",
+				 u);
+		else
+			snprintf(src, sizeof(src),
+				 "https://s3.amazonaws.com/" DOC_BUCKET "/jobs/%%74%s.json", u + 1);
+		create_from_source(&r, job, thing, src);
+		EXPECT_STATUS(&r, 200);
+		http_resp_cleanup(&r);
+		/* the same request again is idempotent */
+		create_from_source(&r, job, thing, src);
+		EXPECT_STATUS(&r, 200);
+		http_resp_cleanup(&r);
+		/* DescribeJob: documentSource beside job, as given (spec 5.1) */
+		iot_call(&r, "GET", NULL, "/jobs/%s", job);
+		EXPECT_STATUS(&r, 200);
+		ck_assert_str_eq(testenv_jstr(r.json, "documentSource"), src);
+		ck_assert_ptr_null(
+			json_object_get(json_object_get(r.json, "job"), "documentSource"));
+		http_resp_cleanup(&r);
+		iot_call(&r, "GET", NULL, "/jobs/%s/job-document", job);
+		EXPECT_STATUS(&r, 200);
+		ck_assert_str_eq(testenv_jstr(r.json, "document"),
+				 "{\"op\":\"from-file\",\"n\":1}");
+		http_resp_cleanup(&r);
+	}
+	/* the text is read once, at creation: a later change of the file does not matter */
+	write_doc(rel, "{\"op\":\"changed\"}");
+	iot_call(&r, "GET", NULL, "/jobs/%s/job-document", job);
+	ck_assert_str_eq(testenv_jstr(r.json, "document"), "{\"op\":\"from-file\",\"n\":1}");
+	http_resp_cleanup(&r);
+	/* a job with a document has no documentSource */
+	testenv_uniq(job, sizeof(job), "ds");
+	snprintf(body, sizeof(body),
+		 "{\"targets\":[\"arn:aws:iot:us-east-1:123456789012:thing/%s\"],"
+		 "\"document\":\"{}\"}",
+		 thing);
+	iot_call(&r, "PUT", body, "/jobs/%s", job);
+	EXPECT_STATUS(&r, 200);
+	http_resp_cleanup(&r);
+	iot_call(&r, "GET", NULL, "/jobs/%s", job);
+	EXPECT_STATUS(&r, 200);
+	ck_assert_ptr_null(json_object_get(r.json, "documentSource"));
+	http_resp_cleanup(&r);
+}
+END_TEST
+
+START_TEST(document_source_errors)
+{
+	char thing[64], u[64], src[2048], rel[512], path[2048], target[2048];
+	char *big;
+
+	testenv_uniq(thing, sizeof(thing), "dse");
+	testenv_uniq(u, sizeof(u), "dse");
+	make_thing(thing);
+	/* URLs that map nowhere */
+	expect_source_refused(thing, "s3://" DOC_BUCKET "/../../etc/passwd", "'..'");
+	expect_source_refused(thing, "s3://" DOC_BUCKET "/%2e%2e/x.json", "'..'");
+	expect_source_refused(thing, "s3://" DOC_BUCKET "//etc/passwd", "absolute");
+	expect_source_refused(thing, "https://example.com/doc.json", "not an Amazon S3 endpoint");
+	expect_source_refused(thing, "http://" DOC_BUCKET ".s3.amazonaws.com/x.json", "only s3://");
+	expect_source_refused(thing, "https://169.254.169.254/latest/meta-data/x",
+			      "not an Amazon S3 endpoint");
+	expect_source_refused(thing, "s3://" DOC_BUCKET "/x.json?versionId=1", "versionId");
+	snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/none-%s.json", u);
+	expect_source_refused(thing, src, "no object " DOC_BUCKET "/none-");
+	snprintf(src, sizeof(src), "s3://missing-%s/x.json", u);
+	expect_source_refused(thing, src, "no object");
+	/* a URL longer than 1350 characters */
+	int n = snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/");
+	while (n < 1351)
+		src[n++] = 'k';
+	src[n] = '\0';
+	expect_source_refused(thing, src, "documentSource");
+	/* contents: not an object, not JSON, too long; exactly 32768 characters pass */
+	snprintf(rel, sizeof(rel), DOC_BUCKET "/%s/array.json", u);
+	write_doc(rel, "[1,2]");
+	snprintf(src, sizeof(src), "s3://%s", rel);
+	expect_source_refused(thing, src, "JSON object");
+	snprintf(rel, sizeof(rel), DOC_BUCKET "/%s/bad.json", u);
+	write_doc(rel, "{\"a\":");
+	snprintf(src, sizeof(src), "s3://%s", rel);
+	expect_source_refused(thing, src, "not valid JSON");
+	big = malloc(32768 + 2);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, "{\"p\":\"", 6);
+	memset(big + 6, 'x', 32768 - 8);
+	memcpy(big + 32768 - 2, "\"}", 3);
+	ck_assert_uint_eq(strlen(big), 32768);
+	snprintf(rel, sizeof(rel), DOC_BUCKET "/%s/max.json", u);
+	write_doc(rel, big);
+	{
+		struct http_resp r;
+		char job[64];
+		testenv_uniq(job, sizeof(job), "dsmax");
+		snprintf(src, sizeof(src), "s3://%s", rel);
+		create_from_source(&r, job, thing, src);
+		EXPECT_STATUS(&r, 200);
+		http_resp_cleanup(&r);
+	}
+	memcpy(big + 32768 - 2, "x\"}", 4);
+	snprintf(rel, sizeof(rel), DOC_BUCKET "/%s/big.json", u);
+	write_doc(rel, big);
+	free(big);
+	snprintf(src, sizeof(src), "s3://%s", rel);
+	expect_source_refused(thing, src, "longer than 32768 characters");
+	/* symbolic links: to a file outside, to a file inside, as a directory; a FIFO; a dir */
+	snprintf(path, sizeof(path), "%s/" DOC_BUCKET "/%s/out.json", doc_dir(), u);
+	ck_assert_int_eq(symlink("/etc/hostname", path), 0);
+	snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/%s/out.json", u);
+	expect_source_refused(thing, src, "symbolic link");
+	snprintf(path, sizeof(path), "%s/" DOC_BUCKET "/%s/in.json", doc_dir(), u);
+	snprintf(target, sizeof(target), "%s/" DOC_BUCKET "/%s/max.json", doc_dir(), u);
+	ck_assert_int_eq(symlink(target, path), 0);
+	snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/%s/in.json", u);
+	expect_source_refused(thing, src, "symbolic link");
+	snprintf(path, sizeof(path), "%s/" DOC_BUCKET "/%s/etc", doc_dir(), u);
+	ck_assert_int_eq(symlink("/etc", path), 0);
+	snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/%s/etc/hostname", u);
+	expect_source_refused(thing, src, "symbolic link");
+	snprintf(path, sizeof(path), "%s/%s-link", doc_dir(), u); /* a bucket that is a link */
+	snprintf(target, sizeof(target), "%s/" DOC_BUCKET, doc_dir());
+	ck_assert_int_eq(symlink(target, path), 0);
+	snprintf(src, sizeof(src), "s3://%s/%s/max.json", path + strlen(doc_dir()) + 1, u);
+	expect_source_refused(thing, src, "symbolic link");
+	snprintf(path, sizeof(path), "%s/" DOC_BUCKET "/%s/fifo.json", doc_dir(), u);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/%s/fifo.json", u);
+	expect_source_refused(thing, src, "not a regular file");
+	snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/%s", u);
+	expect_source_refused(thing, src, "not a regular file");
+	/* a file on the way to the key is no directory */
+	snprintf(src, sizeof(src), "s3://" DOC_BUCKET "/%s/max.json/x", u);
+	expect_source_refused(thing, src, "no object");
+}
+END_TEST
+
+START_TEST(job_template_from_document_source)
+{
+	char thing[64], tmpl[64], job[64], u[64], rel[256], body[1024], src[512];
+	struct http_resp r;
+
+	testenv_uniq(thing, sizeof(thing), "dst");
+	testenv_uniq(tmpl, sizeof(tmpl), "dst");
+	testenv_uniq(job, sizeof(job), "dst");
+	testenv_uniq(u, sizeof(u), "dst");
+	make_thing(thing);
+	snprintf(rel, sizeof(rel), DOC_BUCKET "/templates/%s.json", u);
+	write_doc(rel, "{\"op\":\"template-doc\"}");
+	snprintf(src, sizeof(src), "https://" DOC_BUCKET ".s3.amazonaws.com/templates/%s.json", u);
+	snprintf(body, sizeof(body),
+		 "{\"description\":\"from a file\",\"documentSource\":\"%s\","
+		 "\"timeoutConfig\":{\"inProgressTimeoutInMinutes\":5}}",
+		 src);
+	iot_call(&r, "PUT", body, "/job-templates/%s", tmpl);
+	EXPECT_STATUS(&r, 200);
+	http_resp_cleanup(&r);
+	iot_call(&r, "GET", NULL, "/job-templates/%s", tmpl);
+	EXPECT_STATUS(&r, 200);
+	ck_assert_str_eq(testenv_jstr(r.json, "documentSource"), src);
+	ck_assert_str_eq(testenv_jstr(r.json, "document"), "{\"op\":\"template-doc\"}");
+	http_resp_cleanup(&r);
+	/* the template keeps the text read at its creation */
+	write_doc(rel, "{\"op\":\"changed-later\"}");
+	snprintf(body, sizeof(body),
+		 "{\"targets\":[\"arn:aws:iot:us-east-1:123456789012:thing/%s\"],"
+		 "\"jobTemplateArn\":\"arn:aws:iot:us-east-1:123456789012:jobtemplate/%s\"}",
+		 thing, tmpl);
+	iot_call(&r, "PUT", body, "/jobs/%s", job);
+	EXPECT_STATUS(&r, 200);
+	http_resp_cleanup(&r);
+	iot_call(&r, "GET", NULL, "/jobs/%s", job);
+	EXPECT_STATUS(&r, 200);
+	ck_assert_str_eq(testenv_jstr(r.json, "documentSource"), src);
+	http_resp_cleanup(&r);
+	iot_call(&r, "GET", NULL, "/jobs/%s/job-document", job);
+	ck_assert_str_eq(testenv_jstr(r.json, "document"), "{\"op\":\"template-doc\"}");
+	http_resp_cleanup(&r);
+	/* errors surface when the template is created */
+	snprintf(body, sizeof(body),
+		 "{\"description\":\"x\",\"documentSource\":\"s3://" DOC_BUCKET
+		 "/templates/none-%s.json\"}",
+		 u);
+	iot_call(&r, "PUT", body, "/job-templates/x%s", tmpl);
+	expect_aws_error(&r, 400, "InvalidRequestException");
+	ck_assert_ptr_nonnull(strstr(testenv_jstr(r.json, "message"), "no object"));
+	http_resp_cleanup(&r);
+	iot_call(&r, "GET", NULL, "/job-templates/x%s", tmpl);
+	expect_aws_error(&r, 404, "ResourceNotFoundException");
+	http_resp_cleanup(&r);
+	/* the native API takes document_source too */
+	const char *tok = testenv_get()->admin_token;
+	testenv_uniq(job, sizeof(job), "dsn");
+	snprintf(body, sizeof(body),
+		 "{\"job_id\":\"%s\",\"targets\":[{\"type\":\"thing\",\"name\":\"%s\"}],"
+		 "\"document_source\":\"s3://%s\"}",
+		 job, thing, rel);
+	ck_assert_int_eq(http_call(&r, "POST", tok, body, "/api/v1/jobs"), 0);
+	EXPECT_STATUS(&r, 201);
+	ck_assert_str_eq(testenv_jstr(json_object_get(r.json, "document"), "op"), "changed-later");
+	http_resp_cleanup(&r);
+	snprintf(body, sizeof(body),
+		 "{\"job_id\":\"x%s\",\"targets\":[{\"type\":\"thing\",\"name\":\"%s\"}],"
+		 "\"document_source\":\"s3://" DOC_BUCKET "/../x\"}",
+		 job, thing);
+	ck_assert_int_eq(http_call(&r, "POST", tok, body, "/api/v1/jobs"), 0);
+	EXPECT_ERROR(&r, 400, "bad_request", "/document_source");
+	http_resp_cleanup(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("api_jobs_control");
@@ -627,6 +929,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, cancel_job_execution);
 	tcase_add_test(tc, job_templates);
 	tcase_add_test(tc, native_jobs_api);
+	tcase_add_test(tc, create_job_from_document_source);
+	tcase_add_test(tc, document_source_errors);
+	tcase_add_test(tc, job_template_from_document_source);
 	suite_add_tcase(s, tc);
 	return s;
 }

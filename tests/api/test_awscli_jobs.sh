@@ -168,6 +168,12 @@ expect_error "describe-job-execution missing" ResourceNotFoundException iot-jobs
 
 # cancel, force and delete
 expect_ok "cancel-job-execution" iot cancel-job-execution --job-id "$job" --thing-name "$b"
+# the scheduler completes the job on its next tick
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	cli iot describe-job --job-id "$job" --query job.status && grep -q COMPLETED "$work/out" &&
+		break
+	sleep 0.5
+done
 expect_out "job completed" "COMPLETED	1	1" iot describe-job --job-id "$job" \
 	--query '[job.status, job.jobProcessDetails.numberOfSucceededThings, job.jobProcessDetails.numberOfCanceledThings]'
 expect_error "cancel-job of a completed job" InvalidStateTransitionException iot cancel-job \

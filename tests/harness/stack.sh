@@ -108,6 +108,11 @@ write_server_env() {
 					>"$DIR/aws-keys")
 			echo "BW_AWS_KEYS_FILE=$DIR/aws-keys"
 		fi
+		if stack_bin_has_option "$BIN" BW_JOB_DOCUMENT_DIR; then
+			# documentSource URLs map here: tests write <dir>/<bucket>/<key> files
+			mkdir -p "$DIR/job-documents"
+			echo "BW_JOB_DOCUMENT_DIR=$DIR/job-documents"
+		fi
 		if stack_bin_has_option "$BIN" BW_MASTER_KEY_FILE; then
 			[ -s "$DIR/master.key" ] ||
 				(umask 077 && stack_random_hex 32 >"$DIR/master.key")

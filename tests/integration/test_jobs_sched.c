@@ -25,8 +25,10 @@
 #include "core/strutil.h"
 #include "crypto/digest.h"
 #include "jobs/cbor.h"
+#include "jobs/config.h"
+#include "jobs/retry.h"
 
-static char cell[1024];
+static char cell[4096];
 
 /* Run one SQL statement (printf-style); returns the first cell or "". */
 static const char *sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -210,6 +212,172 @@ START_TEST(timeouts_retries_and_completion)
 	WAIT_SQL("COMPLETED", 5, "SELECT status FROM jobs WHERE job_id = '%s'", job);
 	ck_assert_str_eq(sql(EXECS(job, "e.status = 'FAILED'")), "1");
 	ck_assert_str_ne(sql("SELECT completed_at FROM jobs WHERE job_id = '%s'", job), "");
+}
+END_TEST
+
+/* ---- retries: the scheduler applies jobs_retry_decision() exactly (spec 3.5) ---- */
+
+/* Retry configurations, as (failure type, numberOfRetries) criteria. */
+struct retry_cfg_case {
+	int count;
+	enum jobs_failure_type type[2];
+	int n[2];
+};
+
+static const struct retry_cfg_case retry_cfgs[] = {
+	{ 1, { JOBS_FAILURE_FAILED }, { 2 } },	  /* FAILED retried, TIMED_OUT not */
+	{ 1, { JOBS_FAILURE_TIMED_OUT }, { 1 } }, /* TIMED_OUT retried, FAILED not */
+	{ 1, { JOBS_FAILURE_ALL }, { 3 } },	  /* one budget for both types */
+	{ 2, { JOBS_FAILURE_FAILED, JOBS_FAILURE_ALL }, { 1, 5 } },	    /* exact before ALL */
+	{ 2, { JOBS_FAILURE_FAILED, JOBS_FAILURE_TIMED_OUT }, { 10, 10 } }, /* 10 in total */
+	{ 1, { JOBS_FAILURE_FAILED }, { 0 } },				    /* no retries */
+};
+
+/* Ended states: every status below with every pair of counts ('{}' stored for 0/0). */
+static const char *const retry_statuses[] = { "FAILED", "TIMED_OUT", "REJECTED", "SUCCEEDED",
+					      "CANCELED" };
+static const int retry_pairs[][2] = { { 0, 0 },	 { 1, 0 }, { 0, 1 }, { 1, 1 }, { 2, 0 },
+				      { 0, 2 },	 { 2, 3 }, { 4, 1 }, { 9, 0 }, { 5, 5 },
+				      { 0, 10 }, { 3, 6 }, { 1, 8 } };
+#define RETRY_PAIRS ((int)(sizeof(retry_pairs) / sizeof(retry_pairs[0])))
+#define RETRY_CASES ((int)(sizeof(retry_statuses) / sizeof(retry_statuses[0])) * RETRY_PAIRS)
+
+START_TEST(retry_decisions_match_the_c_rule)
+{
+	const struct retry_cfg_case *rc = &retry_cfgs[_i];
+	struct jobs_retry_config cfg = { .count = (size_t)rc->count };
+	char p[64], job[64], crit[256] = "";
+	struct buf values, want;
+	int retried = 0;
+
+	testenv_uniq(p, sizeof(p), "rtc");
+	testenv_uniq(job, sizeof(job), "rtc");
+	for (int k = 0; k < rc->count; k++) {
+		cfg.criteria[k].failure_type = rc->type[k];
+		cfg.criteria[k].number_of_retries = rc->n[k];
+		snprintf(crit + strlen(crit), sizeof(crit) - strlen(crit),
+			 "%s{\"failure_type\":\"%s\",\"number_of_retries\":%d}", k ? "," : "",
+			 jobs_failure_type_name(rc->type[k]), rc->n[k]);
+	}
+	make_things(p, RETRY_CASES);
+	sql("INSERT INTO thing_groups (name, type) VALUES ('%s', 'static')", p);
+	sql("INSERT INTO thing_group_members (group_id, thing_id) SELECT g.id, t.id FROM"
+	    " thing_groups g, things t WHERE g.name = '%s' AND t.name LIKE '%s-%%'",
+	    p, p);
+	create_job("{\"job_id\":\"%s\",\"targets\":[{\"type\":\"group\",\"name\":\"%s\"}],"
+		   "\"document\":{\"op\":\"r\"},\"job_executions_retry_config\":{\"criteria_list\":"
+		   "[%s]}}",
+		   job, p, crit);
+	WAIT_SQL("65", 5, EXECS(job, "e.status = 'QUEUED'"));
+	ck_assert_int_eq(RETRY_CASES, 65);
+	/* every execution ends at once (one statement) in its case's state, at execution 3 */
+	buf_init(&values);
+	buf_init(&want);
+	for (int i = 0; i < RETRY_CASES; i++) {
+		const char *st = retry_statuses[i / RETRY_PAIRS];
+		int f = retry_pairs[i % RETRY_PAIRS][0], t = retry_pairs[i % RETRY_PAIRS][1];
+		struct jobs_execution e;
+		bool is_retried;
+
+		jobs_execution_init(&e);
+		ck_assert(jobs_exec_status_parse(st, &e.status));
+		e.execution_number = 3;
+		e.retries.after_failed = f;
+		e.retries.after_timed_out = t;
+		is_retried = jobs_retry_decision(&cfg, &e);
+		retried += is_retried;
+		if (f || t)
+			buf_printf(&values, "%s(%d,'%s','{\"FAILED\":%d,\"TIMED_OUT\":%d}')",
+				   i ? "," : "", i + 1, st, f, t);
+		else
+			buf_printf(&values, "%s(%d,'%s','{}')", i ? "," : "", i + 1, st);
+		/* the retry: execution 4, QUEUED, version 1, attempt 1, the type's count + 1 */
+		if (is_retried)
+			buf_printf(&want, "%d:QUEUED:4:1:1:%d:%d;", i + 1,
+				   f + (e.status == JOBS_EXEC_FAILED),
+				   t + (e.status != JOBS_EXEC_FAILED));
+		else if (f || t)
+			buf_printf(&want, "%d:%s:3:7:0:%d:%d;", i + 1, st, f, t);
+		else
+			buf_printf(&want, "%d:%s:3:7:0:-:-;", i + 1, st);
+	}
+	ck_assert(!values.is_oom && !want.is_oom);
+	sql("UPDATE job_executions e SET status = v.st, execution_number = 3, version_number = 7,"
+	    " retries_by_type = v.r::jsonb FROM (VALUES %s) v (i, st, r), things t, jobs j WHERE"
+	    " t.name = '%s-' || v.i AND e.thing_id = t.id AND e.job_pk = j.id AND j.job_id = '%s'",
+	    values.data, p, job);
+	char n[16];
+	snprintf(n, sizeof(n), "%d", retried);
+	WAIT_SQL(n, 5, EXECS(job, "e.execution_number = 4"));
+	usleep(1200 * 1000); /* two more ticks change nothing */
+	ck_assert_str_eq(
+		sql("SELECT string_agg(substring(t.name FROM '[0-9]+$') || ':' || e.status || ':' ||"
+		    " e.execution_number || ':' || e.version_number || ':' || e.retry_attempt || ':'"
+		    " || coalesce(e.retries_by_type->>'FAILED', '-') || ':' ||"
+		    " coalesce(e.retries_by_type->>'TIMED_OUT', '-') || ';', '' ORDER BY"
+		    " substring(t.name FROM '[0-9]+$')::int) FROM job_executions e JOIN jobs j ON"
+		    " j.id = e.job_pk JOIN things t ON t.id = e.thing_id WHERE j.job_id = '%s'",
+		    job),
+		want.data);
+	/* one history row per retry, from the ended status */
+	ck_assert_str_eq(sql("SELECT count(*) FROM job_execution_history h JOIN jobs j ON j.id ="
+			     " h.job_pk WHERE j.job_id = '%s' AND h.reason = 'retry' AND"
+			     " h.execution_number = 4 AND h.to_status = 'QUEUED' AND h.from_status"
+			     " IN ('FAILED', 'TIMED_OUT')",
+			     job),
+			 n);
+	buf_cleanup(&values);
+	buf_cleanup(&want);
+}
+END_TEST
+
+START_TEST(retries_stop_when_the_job_is_canceled)
+{
+	char p[64], job[64];
+	struct http_resp r;
+
+	testenv_uniq(p, sizeof(p), "rtx");
+	testenv_uniq(job, sizeof(job), "rtx");
+	make_things(p, 2);
+	create_job("{\"job_id\":\"%s\",\"targets\":[{\"type\":\"thing\",\"name\":\"%s-1\"},"
+		   "{\"type\":\"thing\",\"name\":\"%s-2\"}],\"document\":{\"op\":\"x\"},"
+		   "\"job_executions_retry_config\":{\"criteria_list\":[{\"failure_type\":\"ALL\","
+		   "\"number_of_retries\":3}]}}",
+		   job, p, p);
+	WAIT_SQL("2", 5, EXECS(job, "e.status = 'QUEUED'"));
+	/* thing 1 is working on it; the job is canceled (without force: it keeps going) */
+	sql("UPDATE job_executions e SET status = 'IN_PROGRESS', version_number = 2 FROM jobs j,"
+	    " things t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name"
+	    " = '%s-1'",
+	    job, p);
+	ck_assert_int_eq(http_call(&r, "POST", testenv_get()->admin_token, "{}",
+				   "/api/v1/jobs/%s/cancel", job),
+			 0);
+	ck_assert_msg(r.status == 200, "cancel: %ld %s", r.status, r.body);
+	http_resp_cleanup(&r);
+	/* the QUEUED execution of thing 2 was canceled with the job */
+	ck_assert_str_eq(
+		sql("SELECT e.status FROM job_executions e JOIN jobs j ON j.id ="
+		    " e.job_pk JOIN things t ON t.id = e.thing_id WHERE j.job_id = '%s' AND"
+		    " t.name = '%s-2'",
+		    job, p),
+		"CANCELED");
+	/* then it fails: a canceled job gets no retry */
+	sql("UPDATE job_executions e SET status = 'FAILED', version_number = 3 FROM jobs j, things"
+	    " t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name ="
+	    " '%s-1'",
+	    job, p);
+	usleep(1500 * 1000); /* three ticks */
+	ck_assert_str_eq(sql("SELECT e.status || ':' || e.execution_number FROM job_executions e"
+			     " JOIN jobs j ON j.id = e.job_pk JOIN things t ON t.id = e.thing_id"
+			     " WHERE j.job_id = '%s' AND t.name = '%s-1'",
+			     job, p),
+			 "FAILED:1");
+	ck_assert_str_eq(sql("SELECT count(*) FROM job_execution_history h JOIN jobs j ON j.id ="
+			     " h.job_pk WHERE j.job_id = '%s' AND h.reason = 'retry'",
+			     job),
+			 "0");
+	ck_assert_str_eq(sql("SELECT status FROM jobs WHERE job_id = '%s'", job), "CANCELED");
 }
 END_TEST
 
@@ -609,6 +777,9 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, rollout_respects_maximum_per_minute);
 	tcase_add_test(tc, timeouts_retries_and_completion);
+	tcase_add_loop_test(tc, retry_decisions_match_the_c_rule, 0,
+			    (int)(sizeof(retry_cfgs) / sizeof(retry_cfgs[0])));
+	tcase_add_test(tc, retries_stop_when_the_job_is_canceled);
 	tcase_add_test(tc, abort_cancels_the_job);
 	tcase_add_test(tc, continuous_job_follows_its_group);
 	tcase_add_test(tc, release_publishes_notify_next);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/aws_iot_common.h"
+#include "api/aws_iot_docsource.h"
 #include "api/common.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -145,11 +146,16 @@ void aws_iot_jobs_create(const struct request *req, const struct aws_iot_create_
 	if (spec.job_template_arn && !merge_template(&spec, res))
 		goto out;
 	if (!spec.document) {
-		/* documentSource would need fetching from S3: not offered by this server */
-		res->outcome = AWS_IOT_CREATE_INVALID;
-		snprintf(res->msg, sizeof(res->msg),
-			 "/documentSource: documents from URLs are not supported; give document");
-		goto out;
+		/* documentSource (spec 3.10): read once, now; a template's was read when it was
+		 * created and arrives here as its document */
+		enum jobs_err err = aws_iot_docsource_fetch(spec.document_source, &spec.document,
+							    res->msg, sizeof(res->msg));
+		if (err) {
+			res->outcome = err == JOBS_ERR_INVALID_REQUEST ? AWS_IOT_CREATE_INVALID
+								       : AWS_IOT_CREATE_DB_ERROR;
+			res->db_status = DB_HARD;
+			goto out;
+		}
 	}
 	/* the hash covers the request as sent, so a retry of the same call is idempotent */
 	hashed = json_pack("{s:O, s:s}", "body", in->body, "jobId", in->job_id);
@@ -351,7 +357,10 @@ void api_aws_describe_job(const struct request *req, struct reply *rep)
 		aws_iot_db_error(rep, DB_HARD);
 		return;
 	}
-	reply_json(rep, 200, json_pack("{s:o}", "job", job));
+	/* DescribeJob carries documentSource beside the job, not in it (spec 5.1) */
+	json_t *src = json_incref(json_object_get(job, "documentSource"));
+	json_object_del(job, "documentSource");
+	reply_json(rep, 200, json_pack("{s:o, s:o*}", "job", job, "documentSource", src));
 }
 
 void api_aws_get_job_document(const struct request *req, struct reply *rep)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/aws_iot_common.h"
+#include "api/aws_iot_docsource.h"
 #include "crypto/keys.h"
 #include "firmware/presign.h"
 #include "http/server.h"
@@ -43,6 +44,7 @@ void api_jobs_control_init(const struct config *cfg)
 			snprintf(listen_host, sizeof(listen_host), "127.0.0.1");
 	}
 	outbox_pump_set_presigner(api_jobs_presign, NULL);
+	aws_iot_docsource_init(cfg->job_document_dir);
 }
 
 char *api_jobs_artifact_url(const char *artifact_id, int expires_in_sec)

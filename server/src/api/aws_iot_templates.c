@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/aws_iot_common.h"
+#include "api/aws_iot_docsource.h"
 #include "api/common.h"
 #include "core/strutil.h"
 #include "db/jobs.h"
@@ -76,10 +77,17 @@ void api_aws_create_job_template(const struct request *req, struct reply *rep)
 		goto out;
 	}
 	if (spec.document_source) {
-		aws_iot_error(
-			rep, 400, "InvalidRequestException",
-			"/documentSource: documents from URLs are not supported; give document");
-		goto out;
+		/* read once, now (spec 3.10): jobs created from the template get this text */
+		enum jobs_err err = aws_iot_docsource_fetch(spec.document_source, &spec.document,
+							    msg, sizeof(msg));
+		if (err == JOBS_ERR_INVALID_REQUEST) {
+			aws_iot_error(rep, 400, "InvalidRequestException", "%s", msg);
+			goto out;
+		}
+		if (err) {
+			aws_iot_db_error(rep, DB_HARD);
+			goto out;
+		}
 	}
 	cfg = jobs_config_render(&spec, JOBS_CONFIG_CREATE_TEMPLATE);
 	cfg_text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;

@@ -207,6 +207,7 @@ static void reply_job(struct reply *rep, const char *job_id, unsigned status)
 static const char *const create_fields[] = { "job_id",
 					     "targets",
 					     "document",
+					     "document_source",
 					     "description",
 					     "target_selection",
 					     "presigned_url_config",

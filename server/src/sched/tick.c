@@ -17,6 +17,7 @@
 #include "jobs/abort.h"
 #include "jobs/config.h"
 #include "jobs/job.h"
+#include "jobs/retry.h"
 #include "jobs/rollout.h"
 #include "jobs/schedule.h"
 
@@ -163,44 +164,62 @@ static enum db_status cancel_job(struct db *db, struct job_ctx *c, bool force, c
 	return n < 0 ? (enum db_status)n : DB_ONE;
 }
 
+/* Retries (spec 3.5): the decision is jobs_retry_decision()'s, compiled by jobs_retry_rules()
+ * into the finite table of (status, retry counts) it retries; one statement joins the job's
+ * ended executions with that table, so every retry of the job is made at once. */
 static int64_t retries(struct db *db, struct job_ctx *c, struct touched *t)
 {
-	const struct jobs_retry_config *r = &c->spec->retry;
-	char fl[8] = "-1", tl[8] = "-1", al[8] = "-1";
-	const char *params[] = { c->pk_text, fl, tl, al };
+	struct jobs_retry_rule rules[JOBS_RETRY_RULES_MAX]; /* about 20 KiB */
+	size_t n = jobs_retry_rules(&c->spec->retry, rules, JOBS_RETRY_RULES_MAX);
+	struct buf col[5];
+	int64_t count = 0;
 
-	for (size_t i = 0; i < r->count; i++) {
-		char *dst = r->criteria[i].failure_type == JOBS_FAILURE_FAILED	    ? fl
-			    : r->criteria[i].failure_type == JOBS_FAILURE_TIMED_OUT ? tl
-										    : al;
-		snprintf(dst, 8, "%d", r->criteria[i].number_of_retries);
+	if (n == 0)
+		return 0;
+	for (int k = 0; k < 5; k++)
+		buf_init(&col[k]);
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i ? "," : "{";
+		buf_printf(&col[0], "%s%s", sep, jobs_exec_status_name(rules[i].status));
+		buf_printf(&col[1], "%s%d", sep, rules[i].counts.after_failed);
+		buf_printf(&col[2], "%s%d", sep, rules[i].counts.after_timed_out);
+		buf_printf(&col[3], "%s%d", sep, rules[i].next.after_failed);
+		buf_printf(&col[4], "%s%d", sep, rules[i].next.after_timed_out);
 	}
-	/* the rule of jobs_retry_decision(), applied to every ended execution at once: an exact
-	 * criterion before ALL, per-type or total budget, at most 10 retries in total */
-	return run_collect(
-		db,
-		"WITH c AS (SELECT thing_id, status, coalesce((retries_by_type->>'FAILED')::int, 0)"
-		" AS rf, coalesce((retries_by_type->>'TIMED_OUT')::int, 0) AS rt FROM"
-		" job_executions WHERE job_pk = $1::bigint AND status IN ('FAILED', 'TIMED_OUT')"
-		" FOR UPDATE),"
-		" ok AS (SELECT * FROM c WHERE rf + rt < 10 AND CASE WHEN status = 'FAILED' THEN"
-		" CASE WHEN $2::int >= 0 THEN rf < $2::int ELSE $4::int >= 0 AND rf + rt < $4::int"
-		" END ELSE CASE WHEN $3::int >= 0 THEN rt < $3::int ELSE $4::int >= 0 AND rf + rt <"
-		" $4::int END END),"
-		" u AS (UPDATE job_executions e SET execution_number = e.execution_number + 1,"
-		" status = 'QUEUED', status_details = '{}', version_number = 1, retry_attempt ="
-		" e.retry_attempt + 1, retries_by_type = jsonb_build_object('FAILED', ok.rf +"
-		" (ok.status = 'FAILED')::int, 'TIMED_OUT', ok.rt + (ok.status = 'TIMED_OUT')::int),"
-		" force_canceled = false, queued_at = now(), started_at = NULL, last_updated_at ="
-		" now(), in_progress_deadline = NULL, step_deadline = NULL, last_update_request ="
-		" NULL FROM ok WHERE e.job_pk = $1::bigint AND e.thing_id = ok.thing_id RETURNING"
-		" e.thing_id, e.execution_number, ok.status AS from_status),"
-		" h AS (INSERT INTO job_execution_history (job_pk, thing_id, execution_number,"
-		" from_status, to_status, version_number, actor, reason) SELECT $1::bigint,"
-		" thing_id, execution_number, from_status, 'QUEUED', 1, 'scheduler', 'retry' FROM u"
-		" RETURNING thing_id)"
-		" SELECT coalesce(string_agg(thing_id::text, ','), ''), count(*) FROM h",
-		4, params, t);
+	for (int k = 0; k < 5; k++) {
+		buf_printf(&col[k], "}");
+		if (col[k].is_oom)
+			count = DB_HARD;
+	}
+	if (count == 0) {
+		const char *params[] = { c->pk_text,  col[0].data, col[1].data,
+					 col[2].data, col[3].data, col[4].data };
+		count = run_collect(
+			db,
+			"WITH d AS (SELECT * FROM unnest($2::text[], $3::int[], $4::int[], $5::int[],"
+			" $6::int[]) AS d (status, rf, rt, nf, nt)),"
+			" c AS (SELECT e.thing_id, e.status, d.nf, d.nt FROM job_executions e JOIN d"
+			" ON d.status = e.status AND d.rf = coalesce((e.retries_by_type->>'FAILED')::int,"
+			" 0) AND d.rt = coalesce((e.retries_by_type->>'TIMED_OUT')::int, 0) WHERE"
+			" e.job_pk = $1::bigint AND e.status = ANY ($2::text[]) FOR UPDATE OF e),"
+			" u AS (UPDATE job_executions e SET execution_number = e.execution_number + 1,"
+			" status = 'QUEUED', status_details = '{}', version_number = 1, retry_attempt ="
+			" e.retry_attempt + 1, retries_by_type = jsonb_build_object('FAILED', c.nf,"
+			" 'TIMED_OUT', c.nt), force_canceled = false, queued_at = now(), started_at ="
+			" NULL, last_updated_at = now(), in_progress_deadline = NULL, step_deadline ="
+			" NULL, last_update_request = NULL FROM c WHERE e.job_pk = $1::bigint AND"
+			" e.thing_id = c.thing_id RETURNING e.thing_id, e.execution_number, c.status AS"
+			" from_status),"
+			" h AS (INSERT INTO job_execution_history (job_pk, thing_id, execution_number,"
+			" from_status, to_status, version_number, actor, reason) SELECT $1::bigint,"
+			" thing_id, execution_number, from_status, 'QUEUED', 1, 'scheduler', 'retry' FROM"
+			" u RETURNING thing_id)"
+			" SELECT coalesce(string_agg(thing_id::text, ','), ''), count(*) FROM h",
+			6, params, t);
+	}
+	for (int k = 0; k < 5; k++)
+		buf_cleanup(&col[k]);
+	return count;
 }
 
 static enum db_status load_counts(struct db *db, const char *pk, struct jobs_job_counts *counts)
