@@ -45,6 +45,29 @@ const char *pgtest_sql(const char *fmt, ...)
 	return run(q);
 }
 
+const char *pgtest_sql_error(const char *fmt, ...)
+{
+	static char err[1024];
+	char q[8192];
+	va_list ap;
+	int n;
+	PGconn *c = PQconnectdb(testenv_get()->pg_dsn);
+	PGresult *r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	ck_assert_msg(n >= 0 && (size_t)n < sizeof(q), "SQL text too long");
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "pg: %s", PQerrorMessage(c));
+	r = PQexec(c, q);
+	err[0] = '\0';
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		snprintf(err, sizeof(err), "%s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return err;
+}
+
 double pgtest_now_s(void)
 {
 	struct timespec ts;

@@ -7,6 +7,10 @@
  * returned no row or NULL. The text lives in a static buffer until the next call. */
 const char *pgtest_sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Run one statement (printf-style) that is expected to fail; returns the server's error
+ * message ("" when it succeeded) in a static buffer. */
+const char *pgtest_sql_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Poll a query (printf-style) every 50 ms until its first cell equals want; aborts the test
  * naming line after timeout_s seconds. */
 void pgtest_wait_sql(int line, const char *want, double timeout_s, const char *fmt, ...)

@@ -61,6 +61,13 @@ const char *aws_iot_actor(const struct request *req);
  * OOM. */
 bool aws_iot_request_hash(const json_t *v, char out[65]);
 
+struct jobs_spec;
+/* Validate an AWS-shaped CreateJobTemplate body into spec (documentSource read now), render
+ * its stored settings (*config_text, malloc'd) and hash the request. 0 on success, 400 (msg
+ * says why) or 500. Used by CreateJobTemplate and the native versioned templates. */
+int aws_iot_template_prepare(json_t *body, struct jobs_spec *spec, char **config_text,
+			     char hash[65], char *msg, size_t msg_cap);
+
 /* Wall clock in Unix ms. */
 int64_t aws_iot_now_ms(void);
 
@@ -69,6 +76,7 @@ struct aws_iot_create_in {
 	const char *job_id;
 	const json_t *body; /* AWS-shaped CreateJob body */
 	int64_t now_ms;
+	int template_version; /* version of the body's jobTemplateArn; 0 = the latest */
 	/* Optional extra work in the creating transaction (e.g. the stream of an OTA job). */
 	enum db_status (*extra)(struct db *db, int64_t job_pk, void *arg);
 	void *extra_arg;

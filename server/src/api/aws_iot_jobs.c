@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/strutil.h"
+#include "db/job_templates.h"
 #include "db/jobs.h"
 #include "jobs/document.h"
 #include "jobs/schedule.h"
@@ -35,6 +36,7 @@ struct create_ctx {
 	struct jobs_spec *spec;
 	const char *document;
 	char hash[65];
+	int template_version; /* the template version merged in, 0 = none */
 	struct db_job_created out;
 };
 
@@ -55,6 +57,11 @@ static enum db_status create_tx(struct db *db, void *arg)
 
 	if (st < 0 || c->out.result != DB_JOBS_CREATED)
 		return st;
+	if (c->template_version > 0) {
+		st = db_job_set_template_version(db, c->out.job_pk, c->template_version);
+		if (st < 0)
+			return st;
+	}
 	if (c->in->extra) {
 		st = c->in->extra(db, c->out.job_pk, c->in->extra_arg);
 		if (st < 0)
@@ -68,8 +75,10 @@ static enum db_status create_tx(struct db *db, void *arg)
 	return st < 0 ? st : DB_ONE;
 }
 
-/* Load template tid and merge it into spec (spec 3.10). */
-static bool merge_template(struct jobs_spec *spec, struct aws_iot_create_result *res)
+/* Load version `version` (0 = latest) of the template named in spec and merge it into spec
+ * (spec 3.10); *version_out gets the version merged. */
+static bool merge_template(struct jobs_spec *spec, int version, int *version_out,
+			   struct aws_iot_create_result *res)
 {
 	struct db *db = db_pool_get();
 	struct db_job_template t;
@@ -83,7 +92,7 @@ static bool merge_template(struct jobs_spec *spec, struct aws_iot_create_result 
 		res->db_status = DB_HARD;
 		return false;
 	}
-	st = db_jobs_template_load(db, spec->job_template_id, &t);
+	st = db_job_template_version_load(db, spec->job_template_id, version, &t, version_out);
 	db_pool_put(db);
 	if (st < 0) {
 		res->outcome = AWS_IOT_CREATE_DB_ERROR;
@@ -92,8 +101,12 @@ static bool merge_template(struct jobs_spec *spec, struct aws_iot_create_result 
 	}
 	if (st == DB_NONE) {
 		res->outcome = AWS_IOT_CREATE_NOT_FOUND;
-		snprintf(res->msg, sizeof(res->msg), "job template %s does not exist",
-			 spec->job_template_id);
+		if (version > 0)
+			snprintf(res->msg, sizeof(res->msg), "job template %s has no version %d",
+				 spec->job_template_id, version);
+		else
+			snprintf(res->msg, sizeof(res->msg), "job template %s does not exist",
+				 spec->job_template_id);
 		return false;
 	}
 	if (jobs_config_parse(t.config, JOBS_CONFIG_STORED_TEMPLATE, 0, &ts, res->msg,
@@ -143,7 +156,14 @@ void aws_iot_jobs_create(const struct request *req, const struct aws_iot_create_
 		res->outcome = AWS_IOT_CREATE_INVALID;
 		goto out;
 	}
-	if (spec.job_template_arn && !merge_template(&spec, res))
+	if (in->template_version > 0 && !spec.job_template_arn) {
+		res->outcome = AWS_IOT_CREATE_INVALID;
+		snprintf(res->msg, sizeof(res->msg),
+			 "/job_template_version: a template version needs a template");
+		goto out;
+	}
+	if (spec.job_template_arn &&
+	    !merge_template(&spec, in->template_version, &c.template_version, res))
 		goto out;
 	if (!spec.document) {
 		/* documentSource (spec 3.10): read once, now; a template's was read when it was

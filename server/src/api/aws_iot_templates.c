@@ -59,39 +59,55 @@ static enum db_status template_tx(struct db *db, void *arg)
 	return st;
 }
 
+int aws_iot_template_prepare(json_t *body, struct jobs_spec *spec, char **config_text,
+			     char hash[65], char *msg, size_t msg_cap)
+{
+	json_t *cfg;
+
+	*config_text = NULL;
+	if (jobs_config_parse(body, JOBS_CONFIG_CREATE_TEMPLATE, aws_iot_now_ms(), spec, msg,
+			      msg_cap) != JOBS_OK)
+		return 400;
+	if (spec->document_source) {
+		/* read once, now (spec 3.10): jobs created from the template get this text */
+		enum jobs_err err = aws_iot_docsource_fetch(spec->document_source, &spec->document,
+							    msg, msg_cap);
+		if (err == JOBS_ERR_INVALID_REQUEST)
+			return 400;
+		if (err)
+			return 500;
+	}
+	cfg = jobs_config_render(spec, JOBS_CONFIG_CREATE_TEMPLATE);
+	*config_text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+	json_decref(cfg);
+	if (!*config_text || !aws_iot_request_hash(body, hash)) {
+		free(*config_text);
+		*config_text = NULL;
+		snprintf(msg, msg_cap, "out of memory");
+		return 500;
+	}
+	return 0;
+}
+
 void api_aws_create_job_template(const struct request *req, struct reply *rep)
 {
 	const char *id = path_template_id(req, rep);
 	struct template_ctx c = { .req = req, .template_id = id };
 	struct jobs_spec spec;
 	char msg[512], arn[AWS_IOT_ARN_MAX];
-	json_t *body, *cfg = NULL;
+	json_t *body;
 	char *cfg_text = NULL;
+	int rc;
 
 	jobs_config_spec_init(&spec);
 	if (!id || !(body = aws_iot_body(req, rep)))
 		return;
-	if (jobs_config_parse(body, JOBS_CONFIG_CREATE_TEMPLATE, aws_iot_now_ms(), &spec, msg,
-			      sizeof(msg)) != JOBS_OK) {
+	rc = aws_iot_template_prepare(body, &spec, &cfg_text, c.hash, msg, sizeof(msg));
+	if (rc == 400) {
 		aws_iot_error(rep, 400, "InvalidRequestException", "%s", msg);
 		goto out;
 	}
-	if (spec.document_source) {
-		/* read once, now (spec 3.10): jobs created from the template get this text */
-		enum jobs_err err = aws_iot_docsource_fetch(spec.document_source, &spec.document,
-							    msg, sizeof(msg));
-		if (err == JOBS_ERR_INVALID_REQUEST) {
-			aws_iot_error(rep, 400, "InvalidRequestException", "%s", msg);
-			goto out;
-		}
-		if (err) {
-			aws_iot_db_error(rep, DB_HARD);
-			goto out;
-		}
-	}
-	cfg = jobs_config_render(&spec, JOBS_CONFIG_CREATE_TEMPLATE);
-	cfg_text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
-	if (!cfg_text || !aws_iot_request_hash(body, c.hash)) {
+	if (rc) {
 		aws_iot_db_error(rep, DB_HARD);
 		goto out;
 	}
@@ -118,7 +134,6 @@ void api_aws_create_job_template(const struct request *req, struct reply *rep)
 	}
 out:
 	json_decref(body);
-	json_decref(cfg);
 	free(cfg_text);
 	jobs_config_spec_cleanup(&spec);
 }

@@ -50,6 +50,11 @@ JOBS_CONTROL_HANDLER(api_aws_list_job_executions_for_thing);
 /* api/aws_iot_templates.c */
 JOBS_CONTROL_HANDLER(api_aws_create_job_template);
 JOBS_CONTROL_HANDLER(api_aws_describe_job_template);
+/* api/job_templates.c: native versioned templates */
+JOBS_CONTROL_HANDLER(api_job_templates_list);
+JOBS_CONTROL_HANDLER(api_job_templates_put);
+JOBS_CONTROL_HANDLER(api_job_templates_get);
+JOBS_CONTROL_HANDLER(api_job_templates_get_version);
 /* api/aws_iot_things.c */
 JOBS_CONTROL_HANDLER(api_aws_create_thing);
 JOBS_CONTROL_HANDLER(api_aws_describe_thing);
