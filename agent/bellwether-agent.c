@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +29,7 @@
 #include "agent_fsm.h"
 #include "agent_proto.h"
 #include "agent_slot.h"
+#include "agent_stream.h"
 #include "agent_verify.h"
 #include "file.h"
 
@@ -38,6 +40,12 @@ struct opts {
 	uint32_t initial_security_version;
 	int64_t confirm_delay_ms, health_interval_ms;
 	bool is_exit_after_job;
+	unsigned protocols; /* AGENT_PROTO_* */
+	bool prefer_mqtt;
+	uint32_t stream_block_size, stream_window;
+	int64_t stream_timeout_ms;
+	uint64_t download_rate; /* bytes/s, 0 = unlimited */
+	bool is_stream_cbor;	/* --stream-encoding cbor */
 };
 
 static struct {
@@ -56,7 +64,23 @@ static struct {
 	FILE *part;
 	uint64_t got;
 	bool is_first_write; /* of the current transfer: a 200 to a Range request restarts */
+	/* --download-rate for HTTP: the write callback pauses the transfer when it runs ahead (our
+	 * own pacing: CURLOPT_MAX_RECV_SPEED_LARGE does not hold on loopback with libcurl 7.88) */
+	int64_t rate_start_ms;
+	uint64_t rate_bytes;
+	bool is_paused;
+	int64_t resume_at_ms;
 	struct agent_hash hash;
+	/* MQTT file-stream download (spec 9.3) into the same staging file, at block offsets */
+	bool is_streaming;
+	char stream_job[AGENT_JOB_ID_MAX + 1]; /* the job being streamed (the FSM may move on) */
+	struct agent_stream stream;
+	struct agent_stream_policy stream_policy;
+	int stream_fd;
+	unsigned char *block_buf;
+	uint32_t stream_unsaved; /* blocks stored since the progress record was last written */
+	int64_t stream_saved_ms;
+	unsigned stream_token;
 	json_t *config;
 	uint32_t crash_count;
 	int64_t started_ms, health_at_ms;
@@ -202,6 +226,16 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	curl_easy_getinfo(A.easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200 && code != 206)
 		return len;
+	if (A.o.download_rate > 0) {
+		int64_t due = A.rate_start_ms + (int64_t)(A.rate_bytes * 1000 / A.o.download_rate);
+
+		if (due > now_ms()) {
+			A.is_paused = true;
+			A.resume_at_ms = due;
+			return CURL_WRITEFUNC_PAUSE; /* curl delivers the same bytes again later */
+		}
+		A.rate_bytes += len;
+	}
 	if (A.is_first_write && code == 200 && A.got > 0) { /* Range ignored: start over */
 		if (ftruncate(fileno(A.part), 0) != 0 || fseek(A.part, 0, SEEK_SET) != 0)
 			return 0;
@@ -217,6 +251,19 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	ev.bytes = A.got;
 	feed(&ev);
 	return len;
+}
+
+/* With --download-rate, a small receive buffer so that pacing the reads throttles the sender
+ * (TCP flow control), as a slow link would; otherwise loopback buffers absorb whole images. */
+static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+	int size = 65536;
+
+	(void)clientp;
+	if (purpose == CURLSOCKTYPE_IPCXN &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) != 0)
+		logf_("sockopt_failed", "SO_RCVBUF: %s", strerror(errno));
+	return CURL_SOCKOPT_OK;
 }
 
 /* Opens the staging file, re-hashes what a previous attempt (or process) kept, and resumes. */
@@ -259,6 +306,11 @@ static void download_start(void)
 	curl_easy_setopt(A.easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(A.easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(A.easy, CURLOPT_LOW_SPEED_TIME, 60L);
+	A.rate_start_ms = now_ms();
+	A.rate_bytes = 0;
+	A.is_paused = false;
+	if (A.o.download_rate > 0)
+		curl_easy_setopt(A.easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	if (A.got > 0) {
 		curl_easy_setopt(A.easy, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)A.got);
 		logf_("download_resume", "job %s from byte %" PRIu64, A.fsm.job_id, A.got);
@@ -311,6 +363,270 @@ static void check_multi(void)
 	}
 }
 
+/* ---- MQTT file streams: $aws/things/T/streams/S/{get,data,rejected}/json ---- */
+
+static void stream_topic(const char *op, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "$aws/things/%s/streams/%s/%s/%s", A.o.thing, A.stream.name, op,
+		 A.stream.is_cbor ? "cbor" : "json");
+}
+
+/* DIR/download-<job>.<ext>: "part" (the staging file) or "blocks" (which blocks of it are
+ * stored, agent_stream's progress record). */
+static void staging_path(const char *job, const char *ext, char *buf, size_t cap)
+{
+	char name[AGENT_JOB_ID_MAX + 32];
+
+	snprintf(name, sizeof(name), "download-%s.%s", job, ext);
+	path_in(buf, cap, name);
+}
+
+static void stream_subscribe(void)
+{
+	char data[AGENT_TOPIC_MAX + 160], rejected[AGENT_TOPIC_MAX + 160];
+	char *subs[2] = { data, rejected };
+
+	if (!A.is_streaming || !A.is_connected)
+		return;
+	stream_topic("data", data, sizeof(data));
+	stream_topic("rejected", rejected, sizeof(rejected));
+	mosquitto_subscribe_multiple(A.mosq, NULL, 2, subs, 0, 0, NULL);
+}
+
+/* Writes the progress record after the blocks it names reached the disk. */
+static void stream_save(void)
+{
+	char path[1100], *text;
+
+	if (fdatasync(A.stream_fd) != 0) {
+		logf_("stream_sync_failed", "%s", strerror(errno));
+		return;
+	}
+	text = agent_stream_progress(&A.stream);
+	staging_path(A.stream_job, "blocks", path, sizeof(path));
+	if (text == NULL || write_atomic(path, text) != 0)
+		logf_("stream_progress_write_failed", "%s", path);
+	free(text);
+	A.stream_unsaved = 0;
+	A.stream_saved_ms = now_ms();
+}
+
+/* Ends the stream download; is_discard (the job was canceled) also deletes its staging files,
+ * otherwise the progress is saved for a later attempt. */
+static void stream_stop(bool is_discard)
+{
+	char data[AGENT_TOPIC_MAX + 160], rejected[AGENT_TOPIC_MAX + 160], path[1100];
+	char *subs[2] = { data, rejected };
+
+	if (!A.is_streaming)
+		return;
+	if (A.stream_unsaved > 0 && !is_discard)
+		stream_save();
+	if (A.is_connected) {
+		stream_topic("data", data, sizeof(data));
+		stream_topic("rejected", rejected, sizeof(rejected));
+		mosquitto_unsubscribe_multiple(A.mosq, NULL, 2, subs, NULL);
+	}
+	close(A.stream_fd);
+	A.stream_fd = -1;
+	free(A.block_buf);
+	A.block_buf = NULL;
+	agent_stream_cleanup(&A.stream);
+	A.is_streaming = false;
+	if (is_discard) {
+		staging_path(A.stream_job, "part", path, sizeof(path));
+		unlink(path);
+		staging_path(A.stream_job, "blocks", path, sizeof(path));
+		unlink(path);
+	}
+}
+
+static void stream_finish(bool is_ok, bool is_retryable, const char *reason)
+{
+	struct agent_event ev = { .type = AGENT_EV_DOWNLOAD_DONE, .now_ms = now_ms() };
+
+	stream_stop(false);
+	ev.is_ok = is_ok;
+	ev.is_retryable = is_retryable;
+	snprintf(ev.reason, sizeof(ev.reason), "%s", reason);
+	if (!is_ok)
+		logf_("download_failed", "%s%s", reason, is_retryable ? " (will resume)" : "");
+	feed(&ev);
+}
+
+/* Every block is stored: hash the staging file in order (blocks came in any order). */
+static void stream_complete(void)
+{
+	char buf[65536];
+	ssize_t n;
+	off_t off = 0;
+
+	stream_save();
+	logf_("stream_complete",
+	      "job %s: %" PRIu32 " blocks, %" PRIu64 " requests, %" PRIu64 " duplicates",
+	      A.fsm.job_id, A.stream.nblocks, A.stream.requests, A.stream.duplicates);
+	if (!agent_hash_reset(&A.hash)) {
+		stream_finish(false, true, "out of memory");
+		return;
+	}
+	while ((n = pread(A.stream_fd, buf, sizeof(buf), off)) > 0) {
+		agent_hash_update(&A.hash, buf, (size_t)n);
+		off += n;
+	}
+	if (n < 0 || (uint64_t)off != A.stream.size) {
+		stream_finish(false, true, "cannot read back the staging file");
+		return;
+	}
+	stream_finish(true, false, "");
+}
+
+/* Opens the staging file and the progress record of a previous attempt (or process), and
+ * starts asking for the missing blocks. */
+static void stream_start(void)
+{
+	char path[1100], *text = NULL;
+	FILE *f;
+	long len;
+
+	download_stop();
+	stream_stop(false);
+	snprintf(A.stream_job, sizeof(A.stream_job), "%s", A.fsm.job_id);
+	if (!agent_stream_init(&A.stream, A.fsm.doc.stream, A.fsm.doc.file_id, A.fsm.doc.size_bytes,
+			       A.o.stream_block_size, A.o.stream_window) ||
+	    (A.block_buf = malloc(A.stream.block_size)) == NULL) {
+		agent_stream_cleanup(&A.stream);
+		stream_finish(false, false, "cannot set up the stream download");
+		return;
+	}
+	A.stream.is_cbor = A.o.is_stream_cbor;
+	staging_path(A.stream_job, "part", path, sizeof(path));
+	A.stream_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (A.stream_fd < 0) {
+		free(A.block_buf);
+		A.block_buf = NULL;
+		agent_stream_cleanup(&A.stream);
+		stream_finish(false, true, "cannot open the staging file");
+		return;
+	}
+	A.is_streaming = true;
+	staging_path(A.stream_job, "blocks", path, sizeof(path));
+	f = fopen(path, "rb");
+	if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && len < (1L << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (text = calloc(1, (size_t)len + 1)) != NULL &&
+	    fread(text, 1, (size_t)len, f) == (size_t)len &&
+	    agent_stream_progress_load(&A.stream, text)) {
+		logf_("stream_resume",
+		      "job %s from %" PRIu32 "/%" PRIu32 " blocks (%" PRIu64 " bytes kept)",
+		      A.fsm.job_id, A.stream.have_count, A.stream.nblocks, A.stream.have_bytes);
+	} else if (ftruncate(A.stream_fd, 0) != 0) {
+		logf_("stream_truncate_failed", "%s", strerror(errno));
+	}
+	if (f != NULL)
+		fclose(f);
+	free(text);
+	A.got = A.stream.have_bytes;
+	A.stream_unsaved = 0;
+	A.stream_saved_ms = now_ms();
+	logf_("stream_start", "job %s: stream %s file %d (%s), %" PRIu32 " blocks of %" PRIu32,
+	      A.fsm.job_id, A.stream.name, A.stream.file_id, A.stream.is_cbor ? "cbor" : "json",
+	      A.stream.nblocks, A.stream.block_size);
+	stream_subscribe();
+	if (agent_stream_is_complete(&A.stream))
+		stream_complete();
+}
+
+/* Sends the next request when due, gives up after too many silent ones, saves progress. */
+static void stream_tick(int64_t now)
+{
+	char topic[AGENT_TOPIC_MAX + 160], token[32];
+	uint32_t count;
+	size_t len;
+	void *req;
+	int due;
+
+	if (!A.is_streaming)
+		return;
+	if (A.stream_unsaved > 0 && now - A.stream_saved_ms >= 1000)
+		stream_save();
+	if (!A.is_connected)
+		return;
+	due = agent_stream_due(&A.stream, &A.stream_policy, now);
+	if (due < 0) {
+		char reason[96];
+
+		snprintf(reason, sizeof(reason), "no stream data after %d requests",
+			 A.stream_policy.max_idle);
+		stream_finish(false, true, reason);
+		return;
+	}
+	if (due == 0)
+		return;
+	snprintf(token, sizeof(token), "%u", ++A.stream_token);
+	req = agent_stream_request(&A.stream, token, &count, &len);
+	if (req == NULL)
+		return;
+	stream_topic("get", topic, sizeof(topic));
+	/* QoS 0 like FreeRTOS; a lost request times out */
+	mosquitto_publish(A.mosq, NULL, topic, (int)len, req, 0, false);
+	free(req);
+	agent_stream_sent(&A.stream, &A.stream_policy, count, now);
+}
+
+static void stream_on_data(const void *payload, size_t len)
+{
+	struct agent_event ev = { .type = AGENT_EV_DOWNLOAD_PROGRESS };
+	char err[96];
+	uint32_t index;
+	uint64_t off;
+	size_t n, done = 0;
+
+	if (agent_stream_parse_data(&A.stream, payload, len, &index, A.block_buf,
+				    A.stream.block_size, &n, err,
+				    sizeof(err)) != AGENT_STREAM_MSG_BLOCK) {
+		logf_("stream_bad_block", "%s", err);
+		return;
+	}
+	if (agent_stream_has(&A.stream, index)) {
+		agent_stream_mark(&A.stream, index); /* counts the duplicate */
+		return;
+	}
+	agent_stream_block_range(&A.stream, index, &off, &n);
+	while (done < n) {
+		ssize_t k = pwrite(A.stream_fd, A.block_buf + done, n - done, (off_t)(off + done));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			stream_finish(false, true, "cannot write the staging file");
+			return;
+		}
+		done += (size_t)k;
+	}
+	agent_stream_mark(&A.stream, index);
+	A.got = A.stream.have_bytes;
+	if (++A.stream_unsaved >= 64)
+		stream_save();
+	if (agent_stream_is_complete(&A.stream)) {
+		stream_complete();
+		return;
+	}
+	ev.now_ms = now_ms();
+	ev.bytes = A.got;
+	feed(&ev);
+}
+
+static void stream_on_rejected(const void *payload, size_t len)
+{
+	char code[64], msg[120], reason[AGENT_REASON_MAX + 1];
+
+	if (agent_stream_parse_rejected(&A.stream, payload, len, code, sizeof(code), msg,
+					sizeof(msg)) != AGENT_STREAM_MSG_REJECTED)
+		return;
+	snprintf(reason, sizeof(reason), "stream %.44s rejected: %.40s %.80s", A.stream.name, code,
+		 msg);
+	stream_finish(false, agent_stream_rejected_is_retryable(code), reason);
+}
+
 /* Copies the verified staging file into the inactive slot and marks it pending. */
 static bool install(char *reason, size_t cap)
 {
@@ -343,6 +659,8 @@ static bool install(char *reason, size_t cap)
 		goto out;
 	}
 	ok = true;
+	unlink(path);
+	staging_path(A.fsm.job_id, "blocks", path, sizeof(path));
 	unlink(path);
 out:
 	if (f != NULL)
@@ -382,10 +700,16 @@ static void run_actions(struct agent_actions *acts)
 			publish(a->topic, a->payload, a->qos);
 			break;
 		case AGENT_ACT_DOWNLOAD:
-			download_start();
+			if (a->is_mqtt)
+				stream_start();
+			else
+				download_start();
 			break;
 		case AGENT_ACT_CANCEL_DOWNLOAD:
+			if (A.easy != NULL || A.is_streaming)
+				logf_("download_canceled", "the job is no longer pending");
 			download_stop();
+			stream_stop(true);
 			break;
 		case AGENT_ACT_VERIFY:
 			ev.type = AGENT_EV_VERIFIED;
@@ -397,6 +721,8 @@ static void run_actions(struct agent_actions *acts)
 
 				part_path(path, sizeof(path));
 				unlink(path); /* never resume from a bad image */
+				staging_path(A.fsm.job_id, "blocks", path, sizeof(path));
+				unlink(path);
 			}
 			feed(&ev);
 			break;
@@ -482,6 +808,10 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 	feed(&ev);
 	agent_proto_shadow_topic(A.o.thing, "get", topic, sizeof(topic));
 	publish(topic, "{}", 1);
+	if (A.is_streaming) { /* clean session: subscribe again, ask again for what is missing */
+		agent_stream_pause(&A.stream);
+		stream_subscribe();
+	}
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
@@ -493,6 +823,21 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 
 	(void)m;
 	(void)obj;
+	if (A.is_streaming) {
+		char topic[AGENT_TOPIC_MAX + 160];
+
+		stream_topic("data", topic, sizeof(topic));
+		if (strcmp(msg->topic, topic) == 0) {
+			stream_on_data(msg->payload, (size_t)msg->payloadlen);
+			return;
+		}
+		stream_topic("rejected", topic, sizeof(topic));
+		if (strcmp(msg->topic, topic) == 0) {
+			stream_on_rejected(msg->payload, (size_t)msg->payloadlen);
+			return;
+		}
+	}
+	memset(&ex, 0, sizeof(ex));
 	kind = agent_proto_parse(A.o.thing, msg->topic, msg->payload, (size_t)msg->payloadlen, &ev,
 				 &ex, &delta);
 	ev.now_ms = now_ms();
@@ -511,6 +856,8 @@ static void link_lost(int64_t now)
 	if (A.is_connected) {
 		A.is_connected = false;
 		logf_("disconnected", "reconnecting with backoff");
+		if (A.is_streaming)
+			agent_stream_pause(&A.stream);
 		feed(&ev);
 	}
 	A.backoff_ms =
@@ -547,6 +894,7 @@ static void reboot(void)
 	if (A.is_connected)
 		mosquitto_disconnect(A.mosq);
 	download_stop();
+	stream_stop(false);
 	save_state(false);
 	logf_("reboot", "restarting into the pending slot");
 	fflush(NULL);
@@ -573,7 +921,14 @@ static void usage(FILE *f)
 		"  --self-test CMD           run on a new image; exit 0 = healthy\n"
 		"  --confirm-delay-ms MS     healthy time before SUCCEEDED (default 10000)\n"
 		"  --health-interval-s S     reported.health period (default 60)\n"
-		"  --exit-after-job          exit 0 once a job's final status is accepted\n");
+		"  --exit-after-job          exit 0 once a job's final status is accepted\n"
+		"  --protocols LIST          download protocols: http,mqtt (default both)\n"
+		"  --prefer-mqtt             MQTT streams when a job offers both (default HTTP)\n"
+		"  --stream-block-size N     MQTT stream block bytes, 256..131072 (default 4096)\n"
+		"  --stream-window N         blocks per stream request (default: 128 KiB worth)\n"
+		"  --stream-timeout-ms MS    re-request after this silence (default 10000)\n"
+		"  --stream-encoding E       json or cbor (FreeRTOS's; default json)\n"
+		"  --download-rate B         limit downloads to about B bytes/s (default none)\n");
 }
 
 static bool parse_args(int argc, char **argv, struct opts *o)
@@ -591,6 +946,13 @@ static bool parse_args(int argc, char **argv, struct opts *o)
 		{ "confirm-delay-ms", required_argument, NULL, 'C' },
 		{ "health-interval-s", required_argument, NULL, 'i' },
 		{ "exit-after-job", no_argument, NULL, 'e' },
+		{ "protocols", required_argument, NULL, 'P' },
+		{ "prefer-mqtt", no_argument, NULL, 'M' },
+		{ "stream-block-size", required_argument, NULL, 'B' },
+		{ "stream-window", required_argument, NULL, 'W' },
+		{ "stream-timeout-ms", required_argument, NULL, 'O' },
+		{ "download-rate", required_argument, NULL, 'R' },
+		{ "stream-encoding", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -604,6 +966,8 @@ static bool parse_args(int argc, char **argv, struct opts *o)
 	o->initial_version = "1.0.0";
 	o->confirm_delay_ms = 10000;
 	o->health_interval_ms = 60000;
+	o->protocols = AGENT_PROTO_HTTP | AGENT_PROTO_MQTT;
+	o->stream_timeout_ms = 10000;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
@@ -648,6 +1012,42 @@ static bool parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'e':
 			o->is_exit_after_job = true;
+			break;
+		case 'P':
+			if (strcmp(optarg, "http") == 0)
+				o->protocols = AGENT_PROTO_HTTP;
+			else if (strcmp(optarg, "mqtt") == 0)
+				o->protocols = AGENT_PROTO_MQTT;
+			else if (strcmp(optarg, "http,mqtt") == 0 ||
+				 strcmp(optarg, "mqtt,http") == 0)
+				o->protocols = AGENT_PROTO_HTTP | AGENT_PROTO_MQTT;
+			else
+				return false;
+			break;
+		case 'M':
+			o->prefer_mqtt = true;
+			break;
+		case 'B':
+			o->stream_block_size = (uint32_t)strtoul(optarg, NULL, 10);
+			if (o->stream_block_size < AGENT_STREAM_BLOCK_MIN ||
+			    o->stream_block_size > AGENT_STREAM_BLOCK_MAX)
+				return false;
+			break;
+		case 'W':
+			o->stream_window = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'O':
+			o->stream_timeout_ms = strtoll(optarg, NULL, 10);
+			if (o->stream_timeout_ms < 100)
+				return false;
+			break;
+		case 'R':
+			o->download_rate = strtoull(optarg, NULL, 10);
+			break;
+		case 'E':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "cbor") != 0)
+				return false;
+			o->is_stream_cbor = strcmp(optarg, "cbor") == 0;
 			break;
 		case 'h':
 			usage(stdout);
@@ -713,6 +1113,12 @@ int main(int argc, char **argv)
 	      info.is_trial ? " (trial)" : "", info.boot_count);
 	agent_options_default(&A.fopt);
 	A.fopt.confirm_delay_ms = A.o.confirm_delay_ms;
+	A.fopt.protocols = A.o.protocols;
+	A.fopt.prefer_mqtt = A.o.prefer_mqtt;
+	agent_stream_policy_default(&A.stream_policy);
+	A.stream_policy.timeout_ms = A.o.stream_timeout_ms;
+	A.stream_policy.rate_bps = A.o.download_rate;
+	A.stream_fd = -1;
 	A.fsm.persist = persist;
 	save_state(true);
 	agent_fsm_boot(&A.fsm, &A.fopt, &dev, &persist, now_ms(), &acts);
@@ -737,10 +1143,17 @@ int main(int argc, char **argv)
 
 		if (wfd.fd >= 0 && mosquitto_want_write(A.mosq))
 			wfd.events |= CURL_WAIT_POLLOUT;
-		curl_multi_poll(A.multi, &wfd, wfd.fd >= 0 ? 1 : 0, 200, &nfds);
+		/* finer steps while pacing a download or streaming blocks */
+		curl_multi_poll(A.multi, &wfd, wfd.fd >= 0 ? 1 : 0,
+				A.is_paused || A.is_streaming ? 50 : 200, &nfds);
 		now = now_ms();
+		if (A.is_paused && A.easy != NULL && now >= A.resume_at_ms) {
+			A.is_paused = false;
+			curl_easy_pause(A.easy, CURLPAUSE_CONT);
+		}
 		curl_multi_perform(A.multi, &running);
 		check_multi();
+		stream_tick(now);
 		if (wfd.fd >= 0) {
 			int mrc = MOSQ_ERR_SUCCESS;
 
@@ -775,6 +1188,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	download_stop();
+	stream_stop(false);
 	if (A.mosq != NULL) {
 		if (A.is_connected) {
 			int64_t until = now_ms() + 1000;

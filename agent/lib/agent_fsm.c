@@ -29,6 +29,8 @@ const char *agent_state_name(enum agent_state s)
 
 void agent_options_default(struct agent_options *o)
 {
+	o->protocols = AGENT_PROTO_HTTP;
+	o->prefer_mqtt = false;
 	o->query_retry_ms = 30000;
 	o->progress_every_ms = 2000;
 	o->confirm_delay_ms = 10000;
@@ -169,6 +171,7 @@ static void drop_job(struct agent_fsm *fsm)
 	fsm->has_job = false;
 	fsm->job_id[0] = '\0';
 	fsm->bytes_done = 0;
+	fsm->use_mqtt = false;
 	fsm->attempts = 0;
 	fsm->retry_at_ms = 0;
 }
@@ -234,11 +237,26 @@ static bool hw_listed(const struct agent_doc *d, const char *hw)
 }
 
 /*
+ * The download protocol for d under opt: 1 = HTTP, 2 = MQTT streams, 0 = none usable. MQTT
+ * when the document offers it and the driver supports it, and either HTTP is not usable or the
+ * options prefer MQTT.
+ */
+static int pick_protocol(const struct agent_options *opt, const struct agent_doc *d)
+{
+	bool http = d->is_http && (opt->protocols & AGENT_PROTO_HTTP);
+	bool mqtt = d->is_mqtt && (opt->protocols & AGENT_PROTO_MQTT);
+
+	if (mqtt && (!http || opt->prefer_mqtt))
+		return 2;
+	return http ? 1 : 0;
+}
+
+/*
  * Decides whether the device can apply d. Returns 0 = apply, 1 = refuse (reason set), 2 =
  * already running that version (nothing to do, reason set).
  */
-static int check_doc(const struct agent_device *dev, const struct agent_doc *d, char *reason,
-		     size_t cap)
+static int check_doc(const struct agent_options *opt, const struct agent_device *dev,
+		     const struct agent_doc *d, char *reason, size_t cap)
 {
 	int c;
 
@@ -247,8 +265,11 @@ static int check_doc(const struct agent_device *dev, const struct agent_doc *d, 
 			 dev->hardware_type);
 		return 1;
 	}
-	if (!d->is_http) {
-		snprintf(reason, cap, "no supported download protocol (need HTTP)");
+	if (pick_protocol(opt, d) == 0) {
+		snprintf(reason, cap, "no supported download protocol (offered:%s%s; agent:%s%s)",
+			 d->is_http ? " HTTP" : "", d->is_mqtt ? " MQTT" : "",
+			 (opt->protocols & AGENT_PROTO_HTTP) ? " HTTP" : "",
+			 (opt->protocols & AGENT_PROTO_MQTT) ? " MQTT" : "");
 		return 1;
 	}
 	if (dev->max_image_bytes > 0 && d->size_bytes > dev->max_image_bytes) {
@@ -301,7 +322,7 @@ static void start_job(struct agent_fsm *fsm, const struct agent_execution *ex, i
 		snprintf(reason, sizeof(reason), "%s", ex->doc_error);
 		verdict = 1;
 	} else {
-		verdict = check_doc(&fsm->dev, &ex->doc, reason, sizeof(reason));
+		verdict = check_doc(&fsm->opt, &fsm->dev, &ex->doc, reason, sizeof(reason));
 	}
 	if (verdict == 2) {
 		finish(fsm, ex->job_id, "SUCCEEDED", reason, fsm->dev.version, now_ms, out);
@@ -319,6 +340,7 @@ static void start_job(struct agent_fsm *fsm, const struct agent_execution *ex, i
 		return;
 	}
 	fsm->has_job = true;
+	fsm->use_mqtt = pick_protocol(&fsm->opt, &fsm->doc) == 2;
 	snprintf(fsm->job_id, sizeof(fsm->job_id), "%s", ex->job_id);
 	fsm->state = AGENT_DOWNLOADING;
 	snprintf(recv, sizeof(recv), "0/%" PRIu64, fsm->doc.size_bytes);
@@ -329,8 +351,10 @@ static void start_job(struct agent_fsm *fsm, const struct agent_execution *ex, i
 		send_update(fsm, fsm->job_id, "IN_PROGRESS", details, 1, out);
 	fsm->last_progress_ms = now_ms;
 	a = push(out, AGENT_ACT_DOWNLOAD);
-	if (a != NULL)
+	if (a != NULL) {
 		a->offset = 0;
+		a->is_mqtt = fsm->use_mqtt;
+	}
 }
 
 static void on_execution(struct agent_fsm *fsm, const struct agent_execution *ex, int64_t now_ms,
@@ -519,8 +543,10 @@ static void on_tick(struct agent_fsm *fsm, int64_t now_ms, struct agent_actions 
 	    now_ms >= fsm->retry_at_ms) {
 		fsm->retry_at_ms = 0;
 		a = push(out, AGENT_ACT_DOWNLOAD);
-		if (a != NULL)
+		if (a != NULL) {
 			a->offset = fsm->bytes_done;
+			a->is_mqtt = fsm->use_mqtt;
+		}
 	}
 	if (fsm->state == AGENT_CONFIRMING && now_ms >= fsm->confirm_at_ms)
 		confirm(fsm, now_ms, out);

@@ -133,6 +133,7 @@ struct agent_action {
 	char *payload; /* PUBLISH: owned NUL-terminated JSON */
 	int qos;
 	uint64_t offset; /* DOWNLOAD: resume offset hint (the driver knows what it kept) */
+	bool is_mqtt;	 /* DOWNLOAD: over MQTT file streams (doc.stream), else HTTP (doc.url) */
 	char status[16]; /* JOB_DONE: SUCCEEDED, FAILED, REJECTED */
 	char reason[AGENT_REASON_MAX + 1];
 };
@@ -143,9 +144,15 @@ struct agent_actions {
 	bool is_oom; /* an action could not be built: the driver should log it */
 };
 
+/* Download protocols a driver implements (agent_options.protocols). */
+#define AGENT_PROTO_HTTP 1u
+#define AGENT_PROTO_MQTT 2u
+
 /* Timing and policy knobs (milliseconds). */
 struct agent_options {
-	int64_t query_retry_ms;	     /* re-ask $next/get when no answer came (default 30000) */
+	unsigned protocols;	/* AGENT_PROTO_* the driver can download with (default HTTP only) */
+	bool prefer_mqtt;	/* both offered and supported: use MQTT streams (default HTTP) */
+	int64_t query_retry_ms; /* re-ask $next/get when no answer came (default 30000) */
 	int64_t progress_every_ms;   /* min gap between progress reports (default 2000) */
 	int64_t confirm_delay_ms;    /* healthy time on the new image before SUCCEEDED (10000) */
 	int64_t download_backoff_ms; /* first retry delay, doubled up to 60 s (default 1000) */
@@ -163,6 +170,7 @@ struct agent_fsm {
 	char job_id[AGENT_JOB_ID_MAX + 1];
 	struct agent_doc doc; /* of the current job (owned) */
 	uint64_t bytes_done;
+	bool use_mqtt; /* the current download goes over MQTT streams */
 	int attempts;
 	int64_t wake_ms;	 /* next TICK needed at or after this time; 0 = none */
 	int64_t retry_at_ms;	 /* download retry due (0 = none) */

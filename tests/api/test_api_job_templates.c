@@ -196,6 +196,69 @@ START_TEST(aws_sees_the_latest_version)
 }
 END_TEST
 
+/* POST /api/v1/jobs from the template; returns the reply status */
+static long create_job(const char *job, const char *thing, const char *tpl, const char *version)
+{
+	char body[512];
+	struct http_resp r;
+	long status;
+
+	snprintf(body, sizeof(body),
+		 "{\"job_id\":\"%s\",\"targets\":[{\"type\":\"thing\",\"name\":\"%s\"}],"
+		 "\"job_template_id\":\"%s\"%s%s}",
+		 job, thing, tpl, version ? ",\"job_template_version\":" : "",
+		 version ? version : "");
+	ck_assert_int_eq(http_call(&r, "POST", tok(), body, "/api/v1/jobs"), 0);
+	status = r.status;
+	if (status >= 400)
+		ck_assert_msg(testenv_err(&r, "message") != NULL, "error without a message: %s",
+			      r.body);
+	http_resp_cleanup(&r);
+	return status;
+}
+
+START_TEST(jobs_use_the_latest_or_a_chosen_version)
+{
+	char tpl[64], thing[64], job[80];
+	struct http_resp r;
+
+	testenv_uniq(tpl, sizeof(tpl), "tplj");
+	testenv_uniq(thing, sizeof(thing), "tplj");
+	pgtest_sql("INSERT INTO things (name) VALUES ('%s')", thing);
+	put(&r, tpl,
+	    "{\"description\":\"one\",\"document\":{\"v\":1},"
+	    "\"timeout_config\":{\"in_progress_timeout_in_minutes\":7}}",
+	    201);
+	http_resp_cleanup(&r);
+	put(&r, tpl, "{\"description\":\"two\",\"document\":{\"v\":2}}", 200);
+	http_resp_cleanup(&r);
+
+	snprintf(job, sizeof(job), "%s-latest", tpl);
+	ck_assert_int_eq(create_job(job, thing, tpl, NULL), 201);
+	ck_assert_str_eq(pgtest_sql("SELECT document FROM jobs WHERE job_id = '%s'", job),
+			 "{\"v\":2}");
+	ck_assert_str_eq(pgtest_sql("SELECT template_version FROM jobs WHERE job_id = '%s'", job),
+			 "2");
+
+	snprintf(job, sizeof(job), "%s-v1", tpl);
+	ck_assert_int_eq(create_job(job, thing, tpl, "1"), 201);
+	ck_assert_str_eq(pgtest_sql("SELECT document FROM jobs WHERE job_id = '%s'", job),
+			 "{\"v\":1}");
+	ck_assert_str_eq(pgtest_sql("SELECT template_version FROM jobs WHERE job_id = '%s'", job),
+			 "1");
+	ck_assert_str_eq(pgtest_sql("SELECT config->'timeoutConfig'->>'inProgressTimeoutInMinutes'"
+				    " FROM jobs WHERE job_id = '%s'",
+				    job),
+			 "7");
+
+	snprintf(job, sizeof(job), "%s-v9", tpl);
+	ck_assert_int_eq(create_job(job, thing, tpl, "9"), 404);
+	ck_assert_int_eq(create_job(job, thing, tpl, "0"), 400);
+	ck_assert_int_eq(create_job(job, thing, tpl, "\"1\""), 400);
+	ck_assert_str_eq(pgtest_sql("SELECT count(*) FROM jobs WHERE job_id = '%s'", job), "0");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("api_job_templates");
@@ -207,6 +270,7 @@ int main(void)
 	tcase_add_test(tc, bad_requests);
 	tcase_add_test(tc, listing_pages_through_all);
 	tcase_add_test(tc, aws_sees_the_latest_version);
+	tcase_add_test(tc, jobs_use_the_latest_or_a_chosen_version);
 	suite_add_tcase(s, tc);
 	return testenv_run_api_suite(s);
 }

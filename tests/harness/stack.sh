@@ -9,6 +9,8 @@
 #                                            (re)start bellwetherd; NAME=value are extra BW_*
 #                                            options for this start only
 #   tests/harness/stack.sh server-stop DIR   SIGTERM bellwetherd, wait, then SIGKILL
+#   tests/harness/stack.sh mqtt-stop DIR     stop Mosquitto (clients see the broker go away)
+#   tests/harness/stack.sh mqtt-start DIR    start Mosquitto again on the same port and config
 #   tests/harness/stack.sh logs DIR [LINES]  print the tail of every service log
 #
 # Env for up: BW_BIN=path/to/bellwetherd to start the daemon (without it: Postgres + Mosquitto
@@ -32,7 +34,7 @@ STACK_SH="$HERE/stack.sh"
 MQTT_SERVER_USER=bellwetherd
 
 usage() {
-	sed -n '5,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '5,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -385,6 +387,16 @@ server-start)
 server-stop)
 	DIR="$(cd "$DIR" && pwd)"
 	stack_stop_pidfile "$DIR/bellwetherd.pid" bellwetherd 20
+	;;
+mqtt-stop)
+	DIR="$(cd "$DIR" && pwd)"
+	state_load
+	stack_mqtt_stop "$MQTT_DIR"
+	;;
+mqtt-start)
+	DIR="$(cd "$DIR" && pwd)"
+	state_load
+	stack_mqtt_start "$MQTT_DIR" "$MQTT_PORT"
 	;;
 logs)
 	DIR="$(cd "$DIR" && pwd)"

@@ -765,6 +765,21 @@ START_TEST(ota_job_from_a_release)
 	ck_assert_int_eq(memcmp(r.body, fw, 100), 0);
 	http_resp_cleanup(&r);
 	json_decref(m);
+
+	/* a device asking later ($next/get, as after a reboot) gets a freshly resolved URL too */
+	char reply[sizeof(topic) + 16];
+	snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/$next/get", thing);
+	snprintf(reply, sizeof(reply), "%s/accepted", topic);
+	static const char late[] = "{\"clientToken\":\"late\"}";
+	ck_assert_int_ge(mqtt_device_publish(d, topic, late, sizeof(late) - 1), 0);
+	m = mqtt_device_take(d, reply, 5000);
+	ck_assert_msg(m != NULL, "no $next/get/accepted");
+	doc = json_object_get(json_object_get(m, "execution"), "jobDocument");
+	f0 = json_array_get(json_object_get(json_object_get(doc, "afr_ota"), "files"), 0);
+	url = testenv_jstr(f0, "update_data_url");
+	ck_assert_msg(url && strstr(url, "signature=") && !strstr(url, "${aws:iot"),
+		      "$next/get document URL not resolved: %s", url ? url : "(none)");
+	json_decref(m);
 	mqtt_device_free(d);
 }
 END_TEST

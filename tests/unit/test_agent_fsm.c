@@ -466,6 +466,108 @@ START_TEST(proto_ignores_other_things_and_parses_rejections)
 }
 END_TEST
 
+/* Feeds a QUEUED execution of j1 whose afr_ota offers `protocols` (JSON array text). */
+static void feed_protocols(const char *protocols, int64_t now)
+{
+	char payload[700];
+
+	snprintf(
+		payload, sizeof(payload),
+		"{\"timestamp\":1,\"execution\":{\"jobId\":\"j1\",\"status\":\"QUEUED\","
+		"\"versionNumber\":1,\"executionNumber\":1,\"jobDocument\":{\"afr_ota\":{"
+		"\"protocols\":%s,\"streamname\":\"AFR_OTA-j1\",\"files\":[{\"filesize\":1000,"
+		"\"fileid\":0,\"update_data_url\":\"http://x/fw\",\"sig-sha256-ecdsa\":\"AAAA\"}]},"
+		"\"bellwether\":{\"version\":\"1.1.0\"}}}}",
+		protocols);
+	feed_msg("jobs/notify-next", payload, now);
+}
+
+/* Re-boots with protocols/prefer_mqtt set the way a driver does. */
+static void boot_with_protocols(unsigned protocols, bool prefer_mqtt)
+{
+	struct agent_device dev = fsm.dev;
+	struct agent_persist none = { 0 };
+
+	agent_fsm_cleanup(&fsm);
+	agent_actions_clear(&acts);
+	agent_options_default(&opt);
+	opt.protocols = protocols;
+	opt.prefer_mqtt = prefer_mqtt;
+	agent_fsm_boot(&fsm, &opt, &dev, &none, 1000, &acts);
+	feed(AGENT_EV_CONNECTED, 2000, true);
+}
+
+START_TEST(mqtt_only_job_is_rejected_by_an_http_only_driver)
+{
+	feed(AGENT_EV_CONNECTED, 2000, true);
+	feed_protocols("[\"MQTT\"]", 2100);
+	assert_status(find_pub("/jobs/j1/update"), "REJECTED");
+	ck_assert_ptr_nonnull(
+		strstr(find(AGENT_ACT_JOB_DONE, 0)->reason,
+		       "no supported download protocol (offered: MQTT; agent: HTTP)"));
+}
+END_TEST
+
+START_TEST(protocol_choice_follows_offer_support_and_preference)
+{
+	const struct agent_action *a;
+
+	/* MQTT-capable driver, job offers MQTT only: streams */
+	boot_with_protocols(AGENT_PROTO_HTTP | AGENT_PROTO_MQTT, false);
+	feed_protocols("[\"MQTT\"]", 2100);
+	a = find(AGENT_ACT_DOWNLOAD, 0);
+	ck_assert_ptr_nonnull(a);
+	ck_assert(a->is_mqtt);
+	ck_assert(fsm.use_mqtt);
+	/* both offered, no preference: HTTP */
+	boot_with_protocols(AGENT_PROTO_HTTP | AGENT_PROTO_MQTT, false);
+	feed_protocols("[\"MQTT\",\"HTTP\"]", 2100);
+	a = find(AGENT_ACT_DOWNLOAD, 0);
+	ck_assert_ptr_nonnull(a);
+	ck_assert(!a->is_mqtt);
+	/* both offered, MQTT preferred: streams */
+	boot_with_protocols(AGENT_PROTO_HTTP | AGENT_PROTO_MQTT, true);
+	feed_protocols("[\"MQTT\",\"HTTP\"]", 2100);
+	ck_assert(find(AGENT_ACT_DOWNLOAD, 0)->is_mqtt);
+	/* MQTT-only driver, job offers HTTP only: refused */
+	boot_with_protocols(AGENT_PROTO_MQTT, false);
+	feed_protocols("[\"HTTP\"]", 2100);
+	assert_status(find_pub("/jobs/j1/update"), "REJECTED");
+}
+END_TEST
+
+START_TEST(stream_download_retry_resumes_over_mqtt)
+{
+	const struct agent_action *a;
+
+	boot_with_protocols(AGENT_PROTO_MQTT, false);
+	feed_protocols("[\"MQTT\"]", 2100);
+	ck_assert(find(AGENT_ACT_DOWNLOAD, 0)->is_mqtt);
+	{
+		struct agent_event ev = { .type = AGENT_EV_DOWNLOAD_PROGRESS,
+					  .now_ms = 2500,
+					  .bytes = 600 };
+
+		agent_actions_clear(&acts);
+		agent_fsm_handle(&fsm, &ev, &acts);
+	}
+	{
+		struct agent_event ev = { .type = AGENT_EV_DOWNLOAD_DONE,
+					  .now_ms = 3000,
+					  .is_retryable = true };
+
+		agent_actions_clear(&acts);
+		agent_fsm_handle(&fsm, &ev, &acts);
+	}
+	ck_assert_int_eq(fsm.state, AGENT_DOWNLOADING);
+	feed(AGENT_EV_TICK, 3000 + opt.download_backoff_ms, true);
+	a = find(AGENT_ACT_DOWNLOAD, 0);
+	ck_assert_ptr_nonnull(a);
+	ck_assert(a->is_mqtt);
+	ck_assert_int_eq(a->offset, 600);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent_fsm");
@@ -491,6 +593,9 @@ int main(void)
 	tcase_add_test(tc, config_delta_is_merged_and_reported);
 	tcase_add_test(tc, health_report_has_counters_and_gauges);
 	tcase_add_test(tc, proto_ignores_other_things_and_parses_rejections);
+	tcase_add_test(tc, mqtt_only_job_is_rejected_by_an_http_only_driver);
+	tcase_add_test(tc, protocol_choice_follows_offer_support_and_preference);
+	tcase_add_test(tc, stream_download_retry_resumes_over_mqtt);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1072,6 +1072,50 @@ START_TEST(ota_document_rejects_spec_9_1_and_9_7)
 }
 END_TEST
 
+START_TEST(ota_bellwether_object_for_the_agent)
+{
+	json_t *hw = json_pack("[s,s]", "esp32", "esp32-s3"), *doc = json_object(), *bw;
+	struct jobs_ota_bellwether b = {
+		.release_id = "7",
+		.version = "1.4.0",
+		.security_version = 3,
+		.min_version = NULL,
+		.hardware_types = hw,
+		.sha256 = "c444000000000000000000000000000000000000000000000000000000000e0f",
+		.revert = true,
+		.manifest = "{\"format\":\"bellwether-manifest/1\"}",
+	};
+	char msg[200];
+
+	ck_assert_int_eq(jobs_ota_bellwether_add(doc, &b, msg, sizeof(msg)), JOBS_OK);
+	bw = json_object_get(doc, "bellwether");
+	ck_assert_str_eq(json_string_value(json_object_get(bw, "release_id")), "7");
+	ck_assert_str_eq(json_string_value(json_object_get(bw, "version")), "1.4.0");
+	ck_assert_int_eq(json_integer_value(json_object_get(bw, "security_version")), 3);
+	ck_assert(json_is_true(json_object_get(bw, "revert")));
+	ck_assert_ptr_null(json_object_get(bw, "min_version")); /* NULL: omitted */
+	ck_assert_int_eq(json_array_size(json_object_get(bw, "hardware_types")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(bw, "manifest")), b.manifest);
+	ck_assert_str_eq(json_string_value(json_object_get(bw, "sha256")), b.sha256);
+	/* invalid inputs are refused and leave no object */
+	json_object_del(doc, "bellwether");
+	b.sha256 = "C444";
+	ck_assert_int_eq(jobs_ota_bellwether_add(doc, &b, msg, sizeof(msg)),
+			 JOBS_ERR_INVALID_REQUEST);
+	b.sha256 = "c444000000000000000000000000000000000000000000000000000000000e0f";
+	b.release_id = "x7";
+	ck_assert_int_eq(jobs_ota_bellwether_add(doc, &b, msg, sizeof(msg)),
+			 JOBS_ERR_INVALID_REQUEST);
+	b.release_id = "7";
+	json_array_append_new(hw, json_integer(1));
+	ck_assert_int_eq(jobs_ota_bellwether_add(doc, &b, msg, sizeof(msg)),
+			 JOBS_ERR_INVALID_REQUEST);
+	ck_assert_ptr_null(json_object_get(doc, "bellwether"));
+	json_decref(hw);
+	json_decref(doc);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jobs_ota");
@@ -1107,6 +1151,7 @@ static Suite *suite(void)
 	tcase_add_test(ota, ota_document_spec_9_1_example);
 	tcase_add_test(ota, ota_document_single_protocol_and_options);
 	tcase_add_test(ota, ota_document_rejects_spec_9_1_and_9_7);
+	tcase_add_test(ota, ota_bellwether_object_for_the_agent);
 	suite_add_tcase(s, ota);
 	return s;
 }

@@ -14,6 +14,7 @@
 #include "firmware/presign.h"
 #include "http/server.h"
 #include "jobs/config.h"
+#include "mqtt/jobs.h"
 #include "mqtt/outbox_pump.h"
 
 #define ARTIFACT_URL_PREFIX "bellwether:artifact/"
@@ -43,7 +44,10 @@ void api_jobs_control_init(const struct config *cfg)
 		if (strcmp(listen_host, "0.0.0.0") == 0 || strcmp(listen_host, "[::]") == 0)
 			snprintf(listen_host, sizeof(listen_host), "127.0.0.1");
 	}
+	/* placeholders are resolved on every delivery (spec 3.10): notify-next through the outbox,
+	 * and every reply of the jobs engine (MQTT get / start-next, iot-jobs-data HTTP) */
 	outbox_pump_set_presigner(api_jobs_presign, NULL);
+	mqtt_jobs_set_presign(api_jobs_presign, NULL);
 	aws_iot_docsource_init(cfg->job_document_dir);
 }
 

@@ -13,6 +13,7 @@
 #include "api/aws_iot_common.h"
 #include "api/common.h"
 #include "api/jobs_control.h"
+#include "api/native_keys.h"
 #include "core/strutil.h"
 #include "crypto/digest.h"
 #include "db/job_counts.h"
@@ -21,85 +22,10 @@
 #include "jobs/render.h"
 #include "jobs/text.h"
 
-#define KEY_MAX 128
-
 /* String member key of obj, or NULL. */
 static const char *jstr(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
-}
-
-/* "maximum_per_minute" -> "maximumPerMinute" (false if too long). */
-static bool snake_to_camel(const char *in, char *out, size_t cap)
-{
-	size_t n = 0;
-	bool up = false;
-
-	for (; *in; in++) {
-		if (*in == '_') {
-			up = true;
-			continue;
-		}
-		if (n + 1 >= cap)
-			return false;
-		out[n++] = up ? (char)toupper((unsigned char)*in) : *in;
-		up = false;
-	}
-	out[n] = '\0';
-	return true;
-}
-
-/* "maximumPerMinute" -> "maximum_per_minute". */
-static void camel_to_snake(const char *in, char *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; *in && n + 2 < cap; in++) {
-		if (isupper((unsigned char)*in)) {
-			out[n++] = '_';
-			out[n++] = (char)tolower((unsigned char)*in);
-		} else {
-			out[n++] = *in;
-		}
-	}
-	out[n] = '\0';
-}
-
-/* Deep copy of v with object keys converted (to_camel or to snake). NULL on OOM. */
-static json_t *convert_keys(const json_t *v, bool to_camel)
-{
-	char key[KEY_MAX * 2];
-	const char *k;
-	json_t *x, *out;
-	size_t i;
-
-	if (json_is_object(v)) {
-		out = json_object();
-		json_object_foreach((json_t *)v, k, x) {
-			if (to_camel) {
-				if (!snake_to_camel(k, key, sizeof(key)))
-					continue;
-			} else {
-				camel_to_snake(k, key, sizeof(key));
-			}
-			if (!out || json_object_set_new(out, key, convert_keys(x, to_camel)) != 0) {
-				json_decref(out);
-				return NULL;
-			}
-		}
-		return out;
-	}
-	if (json_is_array(v)) {
-		out = json_array();
-		json_array_foreach(v, i, x) {
-			if (!out || json_array_append_new(out, convert_keys(x, to_camel)) != 0) {
-				json_decref(out);
-				return NULL;
-			}
-		}
-		return out;
-	}
-	return json_deep_copy(v);
 }
 
 static void ts_text(int64_t ms, char out[40])
@@ -140,7 +66,7 @@ static json_t *counts_json(const struct jobs_job_counts *c)
 static json_t *job_json(const struct db_job *j)
 {
 	char id[24];
-	json_t *cfg = convert_keys(j->config, false);
+	json_t *cfg = api_convert_keys(j->config, false);
 	json_t *doc = json_loads(j->document, 0, NULL);
 	json_t *o;
 
@@ -217,6 +143,7 @@ static const char *const create_fields[] = { "job_id",
 					     "job_executions_retry_config",
 					     "scheduling_config",
 					     "job_template_id",
+					     "job_template_version",
 					     NULL };
 
 static const char *const ota_fields[] = { "job_id",
@@ -236,6 +163,7 @@ static const char *const ota_fields[] = { "job_id",
 					  "file_id",
 					  "filepath",
 					  "certfile",
+					  "revert",
 					  NULL };
 
 /* The AWS CreateJob body for a native body: settings with camelCase keys, targets as ARNs,
@@ -244,7 +172,7 @@ static json_t *aws_body(json_t *body, struct reply *rep)
 {
 	json_t *out = json_object(), *targets = json_array(), *v, *t;
 	const char *k;
-	char arn[AWS_IOT_ARN_MAX], camel[KEY_MAX * 2], field[64];
+	char arn[AWS_IOT_ARN_MAX], camel[API_NATIVE_KEY_MAX], field[64];
 	size_t i;
 
 	if (!out || !targets)
@@ -252,13 +180,14 @@ static json_t *aws_body(json_t *body, struct reply *rep)
 	json_object_foreach(body, k, v) {
 		if (strcmp(k, "job_id") == 0 || strcmp(k, "targets") == 0 ||
 		    strcmp(k, "document") == 0 || strcmp(k, "job_template_id") == 0 ||
-		    strcmp(k, "release_id") == 0 || strcmp(k, "artifact") == 0 ||
-		    strcmp(k, "protocols") == 0 || strcmp(k, "stream_id") == 0 ||
-		    strcmp(k, "file_id") == 0 || strcmp(k, "filepath") == 0 ||
-		    strcmp(k, "certfile") == 0)
+		    strcmp(k, "job_template_version") == 0 || strcmp(k, "release_id") == 0 ||
+		    strcmp(k, "artifact") == 0 || strcmp(k, "protocols") == 0 ||
+		    strcmp(k, "stream_id") == 0 || strcmp(k, "file_id") == 0 ||
+		    strcmp(k, "filepath") == 0 || strcmp(k, "certfile") == 0 ||
+		    strcmp(k, "revert") == 0)
 			continue;
-		if (!snake_to_camel(k, camel, sizeof(camel)) ||
-		    json_object_set_new(out, camel, convert_keys(v, true)) != 0)
+		if (!api_snake_to_camel(k, camel, sizeof(camel)) ||
+		    json_object_set_new(out, camel, api_convert_keys(v, true)) != 0)
 			goto oom;
 	}
 	v = json_object_get(body, "targets");
@@ -340,7 +269,7 @@ static void reply_create(struct reply *rep, const char *job_id,
 		if (res->msg[0] == '/' && colon && (size_t)(colon - res->msg) < sizeof(field) / 2) {
 			char camel[128];
 			snprintf(camel, sizeof(camel), "%.*s", (int)(colon - res->msg), res->msg);
-			camel_to_snake(camel, field, sizeof(field));
+			api_camel_to_snake(camel, field, sizeof(field));
 		}
 		reply_error(rep, BW_ERR_BAD_REQUEST, field[0] ? field : NULL, "%s", res->msg);
 		break;
@@ -378,6 +307,17 @@ void api_jobs_create(const struct request *req, struct reply *rep)
 	    !(job_id = body_job_id(body, rep)) || !(aws = aws_body(body, rep)))
 		return;
 	struct aws_iot_create_in in = { .job_id = job_id, .body = aws, .now_ms = aws_iot_now_ms() };
+	json_t *v = json_object_get(body, "job_template_version");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > INT32_MAX) {
+			reply_error(rep, BW_ERR_BAD_REQUEST, "/job_template_version",
+				    "job_template_version is a positive integer");
+			json_decref(aws);
+			return;
+		}
+		in.template_version = (int)json_integer_value(v);
+	}
 	aws_iot_jobs_create(req, &in, &res);
 	json_decref(aws);
 	reply_create(rep, job_id, &res);
@@ -411,7 +351,8 @@ void api_jobs_create_ota(const struct request *req, struct reply *rep)
 	struct ota_stream stream = { 0 };
 	struct db_rows *rows = NULL;
 	const char *job_id, *release, *artifact, *filepath, *certfile;
-	bool use_http = false;
+	json_t *hw_types = NULL;
+	bool use_http = false, is_revert = false;
 	int file_id = 0;
 	char msg[256], *url = NULL, *placeholder = NULL, *text = NULL;
 	size_t i;
@@ -449,6 +390,12 @@ void api_jobs_create_ota(const struct request *req, struct reply *rep)
 			return;
 		}
 	}
+	v = json_object_get(body, "revert");
+	if (v && !json_is_boolean(v)) {
+		reply_error(rep, BW_ERR_BAD_REQUEST, "/revert", "revert is a boolean");
+		return;
+	}
+	is_revert = json_is_true(v);
 	v = json_object_get(body, "file_id");
 	if (v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -488,8 +435,10 @@ void api_jobs_create_ota(const struct request *req, struct reply *rep)
 		return;
 	enum db_status st = db_exec(
 		db,
-		"SELECT a.id, a.size_bytes, a.sha256, a.signature, r.state FROM"
-		" firmware_artifacts a JOIN firmware_releases r ON r.id = a.release_id WHERE"
+		"SELECT a.id, a.size_bytes, a.sha256, a.signature, r.state, r.firmware_version,"
+		" r.security_version, r.min_version, array_to_json(r.hardware_types)::text,"
+		" r.manifest, EXISTS (SELECT 1 FROM firmware_known_safe k WHERE k.release_id = r.id)"
+		" FROM firmware_artifacts a JOIN firmware_releases r ON r.id = a.release_id WHERE"
 		" r.id = $1::bigint AND ($2::text IS NULL OR a.name = $2) ORDER BY a.id",
 		2, params, &rows);
 	db_pool_put(db);
@@ -511,6 +460,14 @@ void api_jobs_create_ota(const struct request *req, struct reply *rep)
 		reply_error(rep, BW_ERR_CONFLICT, "/release_id",
 			    "release %s is %s: only published releases can be deployed", release,
 			    db_rows_get(rows, 0, 4));
+		goto out;
+	}
+	if (is_revert && strcmp(db_rows_get(rows, 0, 10), "t") != 0) {
+		reply_error(
+			rep, BW_ERR_CONFLICT, "/revert",
+			"release %s is not a known-safe release: devices accept a downgrade only "
+			"to the known-safe release (PUT /api/v1/firmware/known-safe/{hw})",
+			release);
 		goto out;
 	}
 	stream.file.file_id = file_id;
@@ -544,6 +501,24 @@ void api_jobs_create_ota(const struct request *req, struct reply *rep)
 			    msg);
 		goto out;
 	}
+	/* what a Bellwether device checks before downloading (docs/AGENT.md) */
+	hw_types = json_loads(db_rows_get(rows, 0, 8), 0, NULL);
+	struct jobs_ota_bellwether bw = {
+		.release_id = release,
+		.version = db_rows_get(rows, 0, 5),
+		.security_version = (uint32_t)strtoul(db_rows_get(rows, 0, 6), NULL, 10),
+		.min_version = db_rows_get(rows, 0, 7),
+		.hardware_types = hw_types,
+		.sha256 = stream.file.sha256,
+		.revert = is_revert,
+		.manifest = db_rows_get(rows, 0, 9),
+	};
+	enum jobs_err bw_err = jobs_ota_bellwether_add(doc, &bw, msg, sizeof(msg));
+	if (bw_err != JOBS_OK) {
+		reply_error(rep, bw_err == JOBS_ERR_INTERNAL ? BW_ERR_INTERNAL : BW_ERR_BAD_REQUEST,
+			    NULL, "cannot build the OTA document: %s", msg);
+		goto out;
+	}
 	if (!(aws = aws_body(body, rep)))
 		goto out;
 	text = json_dumps(doc, JSON_COMPACT);
@@ -568,6 +543,7 @@ out:
 	db_rows_free(rows);
 	json_decref(aws);
 	json_decref(doc);
+	json_decref(hw_types);
 	free(url);
 	free(placeholder);
 	free(text);

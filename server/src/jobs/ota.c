@@ -141,6 +141,48 @@ oom:
 	return JOBS_ERR_INTERNAL;
 }
 
+static bool is_lower_hex64(const char *s)
+{
+	return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+enum jobs_err jobs_ota_bellwether_add(json_t *doc, const struct jobs_ota_bellwether *b, char *msg,
+				      size_t msg_cap)
+{
+	json_t *bw, *hw;
+	size_t i;
+	const json_t *h;
+
+	if (!json_is_object(doc))
+		return fail(msg, msg_cap, "the document is not an object");
+	if (!b->release_id || !*b->release_id ||
+	    strspn(b->release_id, "0123456789") != strlen(b->release_id) ||
+	    !ok_string(b->version, 256) || !b->version || !ok_string(b->min_version, 256) ||
+	    !is_lower_hex64(b->sha256))
+		return fail(msg, msg_cap,
+			    "bellwether: release_id, version and sha256 are required and valid");
+	if (!json_is_array(b->hardware_types) || json_array_size(b->hardware_types) == 0 ||
+	    json_array_size(b->hardware_types) > JOBS_OTA_BW_HARDWARE_MAX)
+		return fail(msg, msg_cap, "bellwether: hardware_types must hold 1..%d strings",
+			    JOBS_OTA_BW_HARDWARE_MAX);
+	json_array_foreach(b->hardware_types, i, h) {
+		if (!json_is_string(h) || !ok_string(json_string_value(h), 128))
+			return fail(msg, msg_cap, "bellwether: hardware_types[%zu] is invalid", i);
+	}
+	hw = json_deep_copy(b->hardware_types);
+	bw = json_pack("{s:s,s:s,s:I,s:o,s:s,s:b}", "release_id", b->release_id, "version",
+		       b->version, "security_version", (json_int_t)b->security_version,
+		       "hardware_types", hw, "sha256", b->sha256, "revert", b->revert);
+	if (!bw)
+		return JOBS_ERR_INTERNAL;
+	if (!set_str(bw, "min_version", b->min_version) || !set_str(bw, "manifest", b->manifest) ||
+	    json_object_set_new(doc, "bellwether", bw) != 0) {
+		json_decref(bw);
+		return JOBS_ERR_INTERNAL;
+	}
+	return JOBS_OK;
+}
+
 char *jobs_ota_placeholder(const char *url)
 {
 	char *s;

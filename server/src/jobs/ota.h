@@ -56,6 +56,31 @@ struct jobs_ota_release {
 enum jobs_err jobs_ota_document_new(const struct jobs_ota_release *r, json_t **out, char *msg,
 				    size_t msg_cap);
 
+/* What a Bellwether device needs to judge an image before downloading it (docs/AGENT.md): the
+ * release's identity and anti-rollback data, and whether the job is a revert to the known-safe
+ * release (which the device then accepts despite the version being lower). Strings borrowed. */
+struct jobs_ota_bellwether {
+	const char *release_id;	      /* decimal id */
+	const char *version;	      /* semver of the release */
+	uint32_t security_version;    /* anti-rollback counter */
+	const char *min_version;      /* NULL = any device version */
+	const json_t *hardware_types; /* array of 1..64 strings */
+	const char *sha256;	      /* hex of the artifact (64 lower-case digits) */
+	bool revert;		      /* the job reverts to the known-safe release */
+	const char *manifest;	      /* signed manifest text; NULL = omitted */
+};
+
+#define JOBS_OTA_BW_HARDWARE_MAX 64
+
+/*
+ * Adds {"bellwether": {"release_id", "version", "security_version", "min_version"?,
+ * "hardware_types", "sha256", "revert", "manifest"?}} to doc (an afr_ota document). Returns
+ * JOBS_OK, JOBS_ERR_INVALID_REQUEST with a reason in msg (missing or malformed field), or
+ * JOBS_ERR_INTERNAL (OOM; doc unchanged).
+ */
+enum jobs_err jobs_ota_bellwether_add(json_t *doc, const struct jobs_ota_bellwether *b, char *msg,
+				      size_t msg_cap);
+
 /* "${aws:iot:s3-presigned-url:<url>}" for url (no '}' allowed). Caller frees; NULL if url is
  * empty, holds '}' or on OOM. */
 char *jobs_ota_placeholder(const char *url);
