@@ -443,7 +443,7 @@ START_TEST(sql_event_payloads_match_the_c_renderer)
 	s_next = json_loads(db_rows_get(rows, 1, 0), 0, NULL);
 	db_rows_free(rows);
 	names[0] = thing;
-	ck_assert_int_eq(db_job_executions_load(db, names, 1, NULL, 0, &snap), DB_ONE);
+	ck_assert_int_eq(db_job_executions_load(db, names, 1, NULL, 0, true, &snap), DB_ONE);
 	for (size_t i = 0; i < snap.nexecs; i++)
 		items[k++] = &snap.execs[i].e;
 	n = jobs_events_pending_list(items, k, JOBS_EVENTS_PENDING_LIMIT);
@@ -496,6 +496,66 @@ END_TEST
 
 /* TerminalStateReached is off by default (spec 2.7); with the option on, describing a terminal
  * execution answers it. Runs the engine in-process. */
+/* The batch write is one all-or-nothing statement (it runs outside a transaction for progress
+ * reports): when one row's version moved after the load, nothing is written, neither the other
+ * row nor any history, and the caller is told to load again. */
+START_TEST(batch_write_is_all_or_nothing_when_a_version_moved)
+{
+	char a[96], b[96], job_a[64], job_b[64];
+	const char *names[2] = { a, b };
+	struct db_job_snapshot snap;
+	struct db *db;
+
+	make_thing(a, sizeof(a));
+	make_thing(b, sizeof(b));
+	make_job(job_a, sizeof(job_a), a, 0, "{}");
+	make_job(job_b, sizeof(job_b), b, 0, "{}");
+	db = db_connect(testenv_get()->pg_dsn);
+	ck_assert_ptr_nonnull(db);
+	ck_assert_int_eq(db_job_executions_load(db, names, 2, NULL, 0, false, &snap), DB_ONE);
+	ck_assert_uint_eq(snap.nexecs, 2);
+	for (size_t i = 0; i < 2; i++) {
+		snap.execs[i].e.status = JOBS_EXEC_IN_PROGRESS;
+		snap.execs[i].e.version_number++;
+		snap.execs[i].is_dirty = true;
+		ck_assert(db_job_snapshot_add_transition(&snap, i, JOBS_EXEC_QUEUED));
+	}
+	/* someone else (the scheduler, an operator) changes b's execution meanwhile */
+	sql("UPDATE job_executions e SET version_number = version_number + 1 FROM things t"
+	    " WHERE t.id = e.thing_id AND t.name = '%s'",
+	    b);
+	ck_assert_int_eq(db_job_executions_write(db, &snap, "test"), DB_RETRY);
+	ck_assert_str_eq(sql("SELECT e.status || e.version_number FROM job_executions e, things t"
+			     " WHERE t.id = e.thing_id AND t.name = '%s'",
+			     a),
+			 "QUEUED1");
+	ck_assert_str_eq(sql("SELECT count(*) FROM job_execution_history h, things t"
+			     " WHERE t.id = h.thing_id AND t.name IN ('%s', '%s')",
+			     a, b),
+			 "0");
+	db_job_snapshot_cleanup(&snap);
+	/* loaded again, the same change goes through */
+	ck_assert_int_eq(db_job_executions_load(db, names, 2, NULL, 0, false, &snap), DB_ONE);
+	for (size_t i = 0; i < 2; i++) {
+		snap.execs[i].e.status = JOBS_EXEC_IN_PROGRESS;
+		snap.execs[i].e.version_number++;
+		snap.execs[i].is_dirty = true;
+		ck_assert(db_job_snapshot_add_transition(&snap, i, JOBS_EXEC_QUEUED));
+	}
+	ck_assert_int_eq(db_job_executions_write(db, &snap, "test"), DB_ONE);
+	ck_assert_str_eq(sql("SELECT e.status || e.version_number FROM job_executions e, things t"
+			     " WHERE t.id = e.thing_id AND t.name = '%s'",
+			     a),
+			 "IN_PROGRESS2");
+	ck_assert_str_eq(sql("SELECT count(*) FROM job_execution_history h, things t"
+			     " WHERE t.id = h.thing_id AND t.name IN ('%s', '%s')",
+			     a, b),
+			 "2");
+	db_job_snapshot_cleanup(&snap);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(terminal_state_reached_when_enabled)
 {
 	char thing[96], job[60];
@@ -549,6 +609,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, unknown_thing_gets_empty_answers);
 	tcase_add_test(tc, sql_event_payloads_match_the_c_renderer);
 	tcase_add_test(tc, terminal_state_reached_when_enabled);
+	tcase_add_test(tc, batch_write_is_all_or_nothing_when_a_version_moved);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -14,6 +14,7 @@
 #include "core/strutil.h"
 #include "json/page.h"
 #include "mqtt/client.h"
+#include "mqtt/jobs.h"
 #include "mqtt/shadow.h"
 #include "shadow/dump.h"
 #include "shadow/topic.h"
@@ -314,6 +315,15 @@ void api_aws_publish(const struct request *req, struct reply *rep)
 		r.request_id = req->request_id;
 		mqtt_shadow_run(&r, 1, NULL, NULL);
 		mqtt_shadow_request_cleanup(&r);
+		reply_raw(rep, 200, NULL, "", 0);
+		if (req->request_id)
+			reply_header(rep, "x-amzn-RequestId", req->request_id);
+		return;
+	}
+	/* a Jobs request topic likewise runs through the jobs engine like a device's publish
+	 * (spec 7, "same for jobs request topics"): accepted / rejected go to the subscribers of
+	 * the reply topic at the publish's QoS, notify events as usual */
+	if (mqtt_jobs_run_published(topic, req->body, len, qos)) {
 		reply_raw(rep, 200, NULL, "", 0);
 		if (req->request_id)
 			reply_header(rep, "x-amzn-RequestId", req->request_id);

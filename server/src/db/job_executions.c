@@ -62,20 +62,28 @@ static int64_t cell_i64(const struct db_rows *r, int row, int col)
 	return v ? strtoll(v, NULL, 10) : 0;
 }
 
-#define MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
-
+/* The arrays are read through scalar subqueries on purpose: the planner then cannot look into
+ * them even when it plans for the actual parameters, so its custom and generic plans cost the
+ * same and the prepared statement settles on the generic plan after five executions instead of
+ * being planned again on every batch (which cost more than executing it). */
 static const char load_sql[] =
 	"SELECT t.id, t.name, e.job_pk, j.job_id, e.status, e.status_details::text,"
-	" e.execution_number, e.version_number, " MS("e.queued_at") ", " MS("e.started_at") ", " MS("e.last_updated_at") ", " MS(
-		"e.in_progress_deadline") ", " MS("e.step_deadline") ", e.force_canceled, e.last_update_request->>'clientToken',"
-								     " coalesce((j.config->'timeoutConfig'->>'inProgressTimeoutInMinutes')::numeric::int, 0),"
-								     " j.config ? 'schedulingConfig', j.document,"
-								     " (e.status = 'QUEUED' AND j.status = 'IN_PROGRESS') OR (e.status = 'IN_PROGRESS'"
-								     "  AND NOT e.force_canceled AND j.status IN ('IN_PROGRESS', 'CANCELED'))"
-								     " FROM things t LEFT JOIN (job_executions e JOIN jobs j ON j.id = e.job_pk"
-								     "  AND j.status <> 'DELETION_IN_PROGRESS')"
-								     " ON e.thing_id = t.id AND (e.status IN ('QUEUED', 'IN_PROGRESS') OR j.job_id = ANY($2::text[]))"
-								     " WHERE t.name = ANY($1::text[]) ORDER BY t.id, e.job_pk";
+	" e.execution_number, e.version_number,"
+	" floor(extract(epoch FROM e.queued_at) * 1000)::bigint,"
+	" floor(extract(epoch FROM e.started_at) * 1000)::bigint,"
+	" floor(extract(epoch FROM e.last_updated_at) * 1000)::bigint,"
+	" floor(extract(epoch FROM e.in_progress_deadline) * 1000)::bigint,"
+	" floor(extract(epoch FROM e.step_deadline) * 1000)::bigint,"
+	" e.force_canceled, e.last_update_request->>'clientToken',"
+	" coalesce((j.config->'timeoutConfig'->>'inProgressTimeoutInMinutes')::numeric::int, 0),"
+	" j.config ? 'schedulingConfig', CASE WHEN $3::boolean THEN j.document END,"
+	" (e.status = 'QUEUED' AND j.status = 'IN_PROGRESS') OR (e.status = 'IN_PROGRESS'"
+	"  AND NOT e.force_canceled AND j.status IN ('IN_PROGRESS', 'CANCELED'))"
+	" FROM things t LEFT JOIN (job_executions e JOIN jobs j ON j.id = e.job_pk"
+	"  AND j.status <> 'DELETION_IN_PROGRESS')"
+	" ON e.thing_id = t.id AND (e.status IN ('QUEUED', 'IN_PROGRESS')"
+	"  OR j.job_id = ANY((SELECT $2::text[])::text[]))"
+	" WHERE t.name = ANY((SELECT $1::text[])::text[]) ORDER BY t.id, e.job_pk";
 
 enum load_col {
 	C_THING_ID,
@@ -131,14 +139,15 @@ static bool row_to_exec(const struct db_rows *r, int i, size_t thing, struct db_
 		snprintf(x->e.last_client_token, sizeof(x->e.last_client_token), "%s", v);
 	x->in_progress_timeout_min = (int)cell_i64(r, i, C_TIMEOUT);
 	x->is_scheduled_job = strcmp(db_rows_get(r, i, C_SCHED), "t") == 0;
-	x->document = strdup(db_rows_get(r, i, C_DOCUMENT));
+	v = db_rows_get(r, i, C_DOCUMENT);
+	x->document = v ? strdup(v) : NULL;
 	x->is_visible = strcmp(db_rows_get(r, i, C_VISIBLE), "t") == 0;
 	x->loaded_version = x->e.version_number;
-	return x->document != NULL;
+	return !v || x->document != NULL;
 }
 
 enum db_status db_job_executions_load(struct db *db, const char *const *thing_names, size_t n,
-				      const char *const *job_ids, size_t njobs,
+				      const char *const *job_ids, size_t njobs, bool with_documents,
 				      struct db_job_snapshot *s)
 {
 	struct buf names, jobs;
@@ -159,8 +168,8 @@ enum db_status db_job_executions_load(struct db *db, const char *const *thing_na
 	buf_putc(&jobs, '}');
 	if (names.is_oom || jobs.is_oom)
 		goto out;
-	const char *params[] = { names.data, jobs.data };
-	st = db_exec_static(db, load_sql, 2, params, &r);
+	const char *params[] = { names.data, jobs.data, with_documents ? "t" : "f" };
+	st = db_exec_static(db, load_sql, 3, params, &r);
 	if (st < 0)
 		goto out;
 	if (!r || r->ncols != C__COUNT) {
@@ -278,7 +287,14 @@ static const char write_sql[] =
 	"  $17::text[], $19::jsonb[], $20::bigint[]) RETURNING 1),"
 	" n AS (SELECT pg_notify('" DB_JOB_EXECUTIONS_CHANNEL "', '') WHERE EXISTS"
 	"  (SELECT 1 FROM w WHERE status NOT IN ('QUEUED', 'IN_PROGRESS')))"
-	" SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM h), (SELECT count(*) FROM n)";
+	/* all or nothing: a row whose version moved makes the count fall short, and the
+	 * division by zero (SQLSTATE 22012) then aborts the whole statement, so it may run
+	 * outside a transaction */
+	" SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM h), (SELECT count(*) FROM n),"
+	"  1 / ((SELECT count(*) FROM w) = $21::bigint)::int";
+
+/* The SQLSTATE of the guard above: division_by_zero. */
+#define WRITE_MOVED_SQLSTATE "22012"
 
 enum { W_NARR = 12, H_NARR = 7 };
 
@@ -286,7 +302,8 @@ enum db_status db_job_executions_write(struct db *db, const struct db_job_snapsh
 				       const char *actor)
 {
 	struct buf a[W_NARR + H_NARR];
-	const char *params[20];
+	const char *params[21];
+	char count[24];
 	struct db_rows *r = NULL;
 	enum db_status st = DB_HARD;
 	size_t ndirty = 0;
@@ -349,20 +366,34 @@ enum db_status db_job_executions_write(struct db *db, const struct db_job_snapsh
 	params[17] = actor;
 	params[18] = a[17].data;
 	params[19] = a[18].data;
-	st = db_exec_static(db, write_sql, 20, params, &r);
+	snprintf(count, sizeof(count), "%zu", ndirty);
+	params[20] = count;
+	st = db_exec_static(db, write_sql, 21, params, &r);
+	if (st == DB_HARD && strcmp(db_last_sqlstate(db), WRITE_MOVED_SQLSTATE) == 0) {
+		/* a row whose version moved under us (scheduler, operator, other instance) */
+		st = DB_RETRY;
+		goto out;
+	}
 	if (st < 0)
 		goto out;
-	if (!r || r->nrows != 1) {
+	if (!r || r->nrows != 1 || (size_t)cell_i64(r, 0, 0) != ndirty) {
 		st = DB_HARD;
 		goto out;
 	}
-	/* a row whose version moved under us (scheduler, operator, other instance): re-run */
-	st = (size_t)cell_i64(r, 0, 0) == ndirty ? DB_ONE : DB_RETRY;
+	st = DB_ONE;
 out:
 	db_rows_free(r);
 	for (size_t k = 0; k < W_NARR + H_NARR; k++)
 		buf_cleanup(&a[k]);
 	return st;
+}
+
+bool db_job_snapshot_is_dirty(const struct db_job_snapshot *s)
+{
+	for (size_t i = 0; i < s->nexecs; i++)
+		if (s->execs[i].is_dirty)
+			return true;
+	return false;
 }
 
 char *db_job_snapshot_event_things(const struct db_job_snapshot *s, bool *is_oom)

@@ -31,10 +31,10 @@ struct db_job_exec {
 	bool is_visible;       /* in the pending list (spec 2.10: job not SCHEDULED/deleted, ...) */
 	bool is_scheduled_job; /* the job has a schedulingConfig (pending limit 15) */
 	int in_progress_timeout_min; /* job timeoutConfig.inProgressTimeoutInMinutes, 0 = none */
-	char *document;		     /* job document text (placeholders intact) */
-	int64_t loaded_version;	     /* versionNumber when loaded: the write's condition */
-	bool is_dirty;		     /* changed by the batch: written back */
-	bool is_pending_changed;     /* status or execution number changed: events may be due */
+	char *document; /* job document text (placeholders intact); NULL unless loaded with them */
+	int64_t loaded_version;	 /* versionNumber when loaded: the write's condition */
+	bool is_dirty;		 /* changed by the batch: written back */
+	bool is_pending_changed; /* status or execution number changed: events may be due */
 };
 
 /* A state transition applied by the batch, for job_execution_history. */
@@ -64,12 +64,13 @@ void db_job_snapshot_cleanup(struct db_job_snapshot *s);
 /*
  * Load the registered things among thing_names[0..n) (valid names) and, for each, its
  * executions that are QUEUED or IN_PROGRESS or belong to one of job_ids[0..njobs) (valid ids),
- * except executions of jobs being deleted. Executions of one thing are contiguous. [out] s:
- * initialised first; filled on success. Returns DB_ONE, DB_NONE (no registered thing) or a
- * negative status.
+ * except executions of jobs being deleted. Executions of one thing are contiguous. Job
+ * documents only when with_documents (progress reports need none, and OTA documents are
+ * large). [out] s: initialised first; filled on success. Returns DB_ONE, DB_NONE (no
+ * registered thing) or a negative status.
  */
 enum db_status db_job_executions_load(struct db *db, const char *const *thing_names, size_t n,
-				      const char *const *job_ids, size_t njobs,
+				      const char *const *job_ids, size_t njobs, bool with_documents,
 				      struct db_job_snapshot *s);
 
 /* The registered thing named name in s, or NULL. */
@@ -82,15 +83,21 @@ bool db_job_snapshot_add_transition(struct db_job_snapshot *s, size_t exec,
 
 /*
  * Write every dirty execution of s with "WHERE version_number = loaded_version", its history
- * rows (actor), and NOTIFY DB_JOB_EXECUTIONS_CHANNEL when one became terminal, in ONE statement.
- * Returns DB_NONE when nothing was dirty, DB_ONE when all rows were written, DB_RETRY when a row
- * changed under the batch (re-run the transaction), DB_HARD on failure.
+ * rows (actor), and NOTIFY DB_JOB_EXECUTIONS_CHANNEL when one became terminal, in ONE statement
+ * that is all or nothing (it fails as a whole when any row's version moved), so it may run
+ * outside a transaction. Returns DB_NONE when nothing was dirty, DB_ONE when all rows were
+ * written, DB_RETRY when a row changed under the batch (nothing written: load again and re-run),
+ * DB_HARD on failure.
  */
 enum db_status db_job_executions_write(struct db *db, const struct db_job_snapshot *s,
 				       const char *actor);
 
-/* The things of s that have a dirty execution, as a Postgres array literal for
- * db_job_events_emit() (malloc'd; NULL when none or on OOM, *is_oom tells which). */
+/* True if some execution of s was changed by the batch (is_dirty). */
+bool db_job_snapshot_is_dirty(const struct db_job_snapshot *s);
+
+/* The things of s whose pending list may have changed (an execution's status or number changed:
+ * is_pending_changed), as a Postgres array literal for db_job_events_emit() (malloc'd; NULL when
+ * none or on OOM, *is_oom tells which). */
 char *db_job_snapshot_event_things(const struct db_job_snapshot *s, bool *is_oom);
 
 #endif

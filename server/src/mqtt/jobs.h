@@ -6,13 +6,15 @@
  * A run takes requests in arrival order and applies them with group commit:
  *   1. every request is parsed and validated first (jobs/requests.h); malformed ones get their
  *      rejection without touching the database;
- *   2. the valid ones run in ONE READ COMMITTED transaction: one statement loads every
- *      execution they can touch (db/job_executions.h), the requests are applied in memory in
- *      order with the pure state machine (jobs/execution.h), so several requests of one thing
- *      chain and a failing request rejects only itself; one statement writes the changed
- *      executions (conditional on the loaded versionNumber; a concurrent change re-runs the
- *      transaction) and their history; db_job_events_emit() writes notify / notify-next for the
- *      changed things into the outbox; commit;
+ *   2. one statement loads every execution the valid ones can touch (db/job_executions.h);
+ *      the requests are applied in memory in order with the pure state machine
+ *      (jobs/execution.h), so several requests of one thing chain and a failing request
+ *      rejects only itself; one all-or-nothing statement writes the changed executions
+ *      (conditional on the loaded versionNumber) and their history. When no pending list can
+ *      have changed (progress reports: IN_PROGRESS -> IN_PROGRESS) that statement commits on
+ *      its own; otherwise it and db_job_events_emit() (notify / notify-next into the outbox)
+ *      share one READ COMMITTED transaction. A row that moved under the batch (scheduler,
+ *      operator, another instance) makes the batch load and apply again;
  *   3. the caller publishes the replies (MQTT: to the requesting client only, spec 2.2).
  * Idempotence: a duplicate of the applied update gets the same accepted reply without a change
  * (jobs_execution_is_duplicate); terminal states never change.
@@ -84,6 +86,17 @@ void mqtt_jobs_request_cleanup(struct mqtt_jobs_request *r);
  * pool connection. Thread-safe.
  */
 void mqtt_jobs_run(struct mqtt_jobs_request *reqs, size_t n);
+
+/*
+ * Run one Jobs request that arrived by other means than a device's MQTT publish (iot-data
+ * Publish, POST /topics/{topic}: spec 7) exactly like a device publish of payload (len bytes,
+ * NULL = empty) on topic: same parsing, transaction, history and notify events. There is no
+ * requesting client, so the accepted / rejected reply is an ordinary publish (QoS qos, not
+ * retained) on the reply topic, received by that topic's subscribers. Returns false, doing
+ * nothing, when topic is not a Jobs request topic (replies and events included); true once the
+ * request has run (whatever its outcome). Must not be called while holding a pool connection.
+ */
+bool mqtt_jobs_run_published(const char *topic, const void *payload, size_t len, int qos);
 
 /*
  * Register the MQTT batch handler of JOBS_TOPICS_JOBS_FILTER ("$aws/things/+/jobs/#", QoS 1)

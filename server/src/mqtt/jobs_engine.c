@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -178,8 +179,13 @@ static struct db_job_exec *find_job(struct run *run, size_t thing, const char *j
 /* The document to deliver (placeholders resolved), a new reference; NULL on failure. */
 static json_t *document_of(struct run *run, const struct db_job_exec *x)
 {
-	json_t *doc = json_loads(x->document, JSON_REJECT_DUPLICATES, NULL), *out = NULL;
+	json_t *doc = NULL, *out = NULL;
 
+	if (!x->document) { /* a bug: loaded without documents although a request needs one */
+		log_error("jobs", "job_document_not_loaded", LOG_S("job_id", x->e.job_id), LOG_END);
+		return NULL;
+	}
+	doc = json_loads(x->document, JSON_REJECT_DUPLICATES, NULL);
 	if (!doc) {
 		log_error("jobs", "job_document_unparsable", LOG_S("job_id", x->e.job_id), LOG_END);
 		return NULL;
@@ -375,17 +381,20 @@ static bool apply_update(struct run *run, struct mqtt_jobs_request *r, bool has_
 	return true;
 }
 
-/* ---- the transaction ---- */
+/* ---- the database work ---- */
 
-static enum db_status tx_body(struct db *db, void *arg)
+/* Retries of a batch whose rows changed under it (as db_tx_run's BW_DB_TX_RETRIES default). */
+#define BATCH_RETRIES 8
+
+/* Load every execution the batch can touch (one statement, autocommit: a consistent snapshot)
+ * and apply the requests to it in memory, in order. Nothing is written. */
+static enum db_status load_apply(struct db *db, struct run *run)
 {
-	struct run *run = arg;
 	const char *things[MQTT_JOBS_BATCH_MAX], *jobs[MQTT_JOBS_BATCH_MAX];
 	const struct jobs_execution **items = NULL;
 	size_t nthings = 0, njobs = 0;
+	bool with_documents = false;
 	enum db_status st;
-	char *dirty;
-	bool is_oom;
 
 	db_job_snapshot_cleanup(&run->snap);
 	for (size_t i = 0; i < run->n; i++) {
@@ -398,8 +407,11 @@ static enum db_status tx_body(struct db *db, void *arg)
 		if ((r->topic.kind == JOBS_TOPICS_DESCRIBE && !r->topic.is_next) ||
 		    r->topic.kind == JOBS_TOPICS_UPDATE)
 			jobs[njobs++] = r->topic.job_id;
+		/* start-next always answers with the document; describe and update on request */
+		with_documents |=
+			r->topic.kind == JOBS_TOPICS_START_NEXT || r->req.include_job_document;
 	}
-	st = db_job_executions_load(db, things, nthings, jobs, njobs, &run->snap);
+	st = db_job_executions_load(db, things, nthings, jobs, njobs, with_documents, &run->snap);
 	if (st < 0)
 		return st;
 	items = calloc(run->snap.nexecs + 1, sizeof(*items));
@@ -436,20 +448,72 @@ static enum db_status tx_body(struct db *db, void *arg)
 		}
 	}
 	free(items);
-	st = db_job_executions_write(db, &run->snap, "device");
-	if (st <= 0)
-		return st;
+	return DB_ONE;
+}
+
+/*
+ * Write what load_apply() changed. The write is one all-or-nothing statement conditional on
+ * the loaded versions (db_job_executions_write), so when no pending list can have changed (the
+ * common progress report, IN_PROGRESS -> IN_PROGRESS, never changes membership or head: spec
+ * 2.10) it runs on its own, committed alone: no BEGIN / COMMIT round trips. Otherwise the write
+ * and the notify events (outbox) share one READ COMMITTED transaction. DB_RETRY: a row moved
+ * under the batch, nothing was written.
+ */
+static enum db_status write_effects(struct db *db, struct run *run)
+{
+	enum db_status st;
+	bool is_oom;
+	char *dirty;
+	int rc;
+
+	if (!db_job_snapshot_is_dirty(&run->snap))
+		return DB_ONE; /* reads only */
 	dirty = db_job_snapshot_event_things(&run->snap, &is_oom);
 	if (is_oom)
 		return DB_HARD;
-	if (dirty) {
-		int rc = db_job_events_emit(db, dirty, run->now / 1000);
-
-		free(dirty);
-		if (rc < 0)
-			return rc == DB_RETRY ? DB_RETRY : DB_HARD;
+	if (!dirty) {
+		st = db_job_executions_write(db, &run->snap, "device");
+		return st < 0 ? st : DB_ONE;
 	}
-	return DB_ONE;
+	st = db_exec(db, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, NULL);
+	if (st >= 0)
+		st = db_job_executions_write(db, &run->snap, "device");
+	if (st >= 0) {
+		rc = db_job_events_emit(db, dirty, run->now / 1000);
+		st = rc >= 0 ? DB_ONE : rc == DB_RETRY ? DB_RETRY : DB_HARD;
+	}
+	if (st >= 0)
+		st = db_exec(db, "COMMIT", 0, NULL, NULL);
+	if (st < 0)
+		db_exec(db, "ROLLBACK", 0, NULL, NULL);
+	free(dirty);
+	return st < 0 ? st : DB_ONE;
+}
+
+static void backoff(int attempt)
+{
+	/* jittered exponential backoff from 5 ms (as db_tx_run) */
+	unsigned base = 5000u << (attempt < 6 ? attempt : 6);
+
+	usleep(base / 2 + (unsigned)rand() % base / 2);
+}
+
+/* Load, apply, write; again from the load when a row moved under the batch. */
+static enum db_status run_batch(struct db *db, struct run *run)
+{
+	enum db_status st = DB_RETRY;
+
+	for (int attempt = 0; attempt <= BATCH_RETRIES; attempt++) {
+		if (attempt > 0)
+			backoff(attempt - 1);
+		st = load_apply(db, run);
+		if (st >= 0)
+			st = write_effects(db, run);
+		if (st != DB_RETRY)
+			return st;
+	}
+	log_warn("jobs", "jobs_batch_retries_exhausted", LOG_I("retries", BATCH_RETRIES), LOG_END);
+	return st;
 }
 
 static void count_request(const struct mqtt_jobs_request *r)
@@ -489,7 +553,7 @@ static void run_chunk(struct mqtt_jobs_request *reqs, size_t n)
 		if (!db) {
 			st = DB_HARD;
 		} else {
-			st = db_tx_run(db, DB_READ_COMMITTED, tx_body, &run);
+			st = run_batch(db, &run);
 			db_pool_put(db);
 		}
 		if (st < 0) {
