@@ -7,83 +7,15 @@
 # Ends with "N passed, M failed".
 set -u
 
-if [ -z "${BW_TEST_URL:-}" ] && [ -n "${BW_TEST_ENV_FILE:-}" ] && [ -f "$BW_TEST_ENV_FILE" ]; then
-	# shellcheck source=/dev/null
-	. "$BW_TEST_ENV_FILE"
-fi
-if [ -z "${BW_TEST_URL:-}" ] || [ -z "${BW_TEST_AWS_ACCESS_KEY:-}" ] ||
-	[ -z "${BW_TEST_AWS_SECRET_KEY:-}" ]; then
-	echo "skipped: BW_TEST_URL / BW_TEST_AWS_ACCESS_KEY not set (run via tests/harness/stack.sh)"
-	exit 77
-fi
-AWS=/usr/bin/aws
-[ -x "$AWS" ] || AWS="$(command -v aws || true)"
-if [ -z "$AWS" ]; then
-	echo "skipped: the AWS CLI is not installed (scripts/install-deps.sh installs awscli)"
-	exit 77
-fi
+# shellcheck source=../lib/awscli.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/awscli.sh"
+awscli_init
 
-work="$(mktemp -d /tmp/bellwether-awscli.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
-# a private, empty CLI configuration: only what this script passes counts
-export HOME="$work" AWS_CONFIG_FILE="$work/config" AWS_SHARED_CREDENTIALS_FILE="$work/creds"
-export AWS_ACCESS_KEY_ID="$BW_TEST_AWS_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$BW_TEST_AWS_SECRET_KEY"
-export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_MAX_ATTEMPTS=1
-unset AWS_SESSION_TOKEN AWS_PROFILE
-
-# CLI v2 takes blob arguments as base64 unless told otherwise (spec 8.1)
-binfmt=()
-if "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; then
-	binfmt=(--cli-binary-format raw-in-base64-out)
-fi
-
-pass=0
-fail=0
-ok() {
-	pass=$((pass + 1))
-}
-bad() {
-	echo "FAIL: $*"
-	fail=$((fail + 1))
-}
-
-# iot ARGS...: run `aws iot-data ARGS` against the server; stdout/stderr in $work/out, $work/err.
+# iot ARGS...: `aws iot-data ARGS` against the server (the expect_* helpers run it)
 iot() {
-	"$AWS" iot-data --endpoint-url "$BW_TEST_URL" "$@" >"$work/out" 2>"$work/err"
+	cli iot-data "$@"
 }
-
-# expect_ok DESCRIPTION ARGS...
-expect_ok() {
-	local what="$1"
-	shift
-	if iot "$@"; then
-		ok
-	else
-		bad "$what: exit $? ($(head -c 300 "$work/err"))"
-	fi
-}
-
-# expect_error DESCRIPTION CODE ARGS...: the CLI fails and names the AWS error code
-expect_error() {
-	local what="$1" code="$2"
-	shift 2
-	if iot "$@"; then
-		bad "$what: succeeded, expected $code"
-	elif grep -q "$code" "$work/err"; then
-		ok
-	else
-		bad "$what: expected $code, got: $(head -c 300 "$work/err")"
-	fi
-}
-
-# expect_in FILE TEXT DESCRIPTION
-expect_in() {
-	if grep -qF -- "$2" "$1"; then
-		ok
-	else
-		bad "$3: '$2' not in $(head -c 300 "$1")"
-	fi
-}
+AWSCLI_RUN=iot
 
 thing="awscli-$$-$(date +%s)"
 doc="$work/doc.json"
@@ -132,13 +64,6 @@ expect_ok "named survives the classic delete" get-thing-shadow --thing-name "$th
 	--shadow-name cfg "$doc"
 
 # a wrong secret is refused with a signature error (403)
-if AWS_SECRET_ACCESS_KEY=wrong-secret iot get-thing-shadow --thing-name "$thing" "$doc"; then
-	bad "a wrong secret was accepted"
-elif grep -qE 'InvalidSignatureException|Forbidden|403' "$work/err"; then
-	ok
-else
-	bad "wrong secret: unexpected error $(head -c 300 "$work/err")"
-fi
+expect_bad_secret "wrong secret" get-thing-shadow --thing-name "$thing" "$doc"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+awscli_finish
