@@ -22,6 +22,7 @@
 #include <mosquitto.h>
 
 #include "../lib/mqtt_device.h"
+#include "../lib/pgtest.h"
 #include "../lib/testenv.h"
 #include "db/db.h"
 #include "db/job_events.h"
@@ -44,31 +45,6 @@ static const char *T(const char *thing, const char *suffix)
 	return out;
 }
 
-/* Run one SQL statement (printf-style) on the test database; returns the first cell or "". */
-static char cell[256];
-static const char *sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *sql(const char *fmt, ...)
-{
-	char q[4096];
-	va_list ap;
-	PGconn *c = PQconnectdb(testenv_get()->pg_dsn);
-	PGresult *r;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "pg: %s", PQerrorMessage(c));
-	r = PQexec(c, q);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
-		      "%s: %s", q, PQerrorMessage(c));
-	cell[0] = '\0';
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-		snprintf(cell, sizeof(cell), "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-	return cell;
-}
-
 /* What the job's rollout does after creating executions: notify / notify-next for thing
  * (published before the test's device subscribes). */
 static void announce(const char *thing)
@@ -77,13 +53,15 @@ static void announce(const char *thing)
 	char ids[64];
 
 	ck_assert_ptr_nonnull(db);
-	snprintf(ids, sizeof(ids), "{%s}", sql("SELECT id FROM things WHERE name = '%s'", thing));
+	snprintf(ids, sizeof(ids), "{%s}",
+		 pgtest_sql("SELECT id FROM things WHERE name = '%s'", thing));
 	ck_assert_int_ge(db_job_events_emit(db, ids, 1), 0);
 	db_close(db);
 	/* let the outbox pump publish them before the device subscribes */
 	for (int i = 0; i < 500; i++) {
-		if (strcmp(sql("SELECT count(*) FROM mqtt_outbox WHERE topic LIKE '$aws/things/%s/%%'",
-			       thing),
+		if (strcmp(pgtest_sql(
+				   "SELECT count(*) FROM mqtt_outbox WHERE topic LIKE '$aws/things/%s/%%'",
+				   thing),
 			   "0") == 0)
 			break;
 		usleep(10000);
@@ -94,7 +72,7 @@ static void announce(const char *thing)
 static void make_thing(char *thing, size_t size)
 {
 	testenv_uniq(thing, size, "jt");
-	sql("INSERT INTO things (name) VALUES ('%s')", thing);
+	pgtest_sql("INSERT INTO things (name) VALUES ('%s')", thing);
 }
 
 static void make_job(char *job, size_t size, const char *thing, int minutes_ago,
@@ -102,14 +80,15 @@ static void make_job(char *job, size_t size, const char *thing, int minutes_ago,
 {
 	testenv_uniq(job, size, "job");
 	/* one transaction: the scheduler completes a job it sees without targets */
-	sql("BEGIN; INSERT INTO jobs (job_id, status, targets, document, request_sha256, created_by)"
-	    " VALUES ('%s', 'IN_PROGRESS', '[]', '%s', 'x', 'test');"
-	    " INSERT INTO job_targets (job_pk, thing_id, released_at) SELECT j.id, t.id, now()"
-	    " FROM jobs j, things t WHERE j.job_id = '%s' AND t.name = '%s';"
-	    " INSERT INTO job_executions (job_pk, thing_id, status, queued_at, last_updated_at)"
-	    " SELECT j.id, t.id, 'QUEUED', now() - interval '%d minutes', now() - interval '%d minutes'"
-	    " FROM jobs j, things t WHERE j.job_id = '%s' AND t.name = '%s'; COMMIT",
-	    job, document, job, thing, minutes_ago, minutes_ago, job, thing);
+	pgtest_sql(
+		"BEGIN; INSERT INTO jobs (job_id, status, targets, document, request_sha256, created_by)"
+		" VALUES ('%s', 'IN_PROGRESS', '[]', '%s', 'x', 'test');"
+		" INSERT INTO job_targets (job_pk, thing_id, released_at) SELECT j.id, t.id, now()"
+		" FROM jobs j, things t WHERE j.job_id = '%s' AND t.name = '%s';"
+		" INSERT INTO job_executions (job_pk, thing_id, status, queued_at, last_updated_at)"
+		" SELECT j.id, t.id, 'QUEUED', now() - interval '%d minutes', now() - interval '%d minutes'"
+		" FROM jobs j, things t WHERE j.job_id = '%s' AND t.name = '%s'; COMMIT",
+		job, document, job, thing, minutes_ago, minutes_ago, job, thing);
 	announce(thing);
 }
 
@@ -248,10 +227,11 @@ START_TEST(start_next_update_and_events)
 	ck_assert_str_eq(str(json_object_get(j, "execution"), "statusDetails", "step"), "download");
 	ck_assert(num(j, "execution", "startedAt") > 0);
 	json_decref(j);
-	ck_assert_str_eq(sql("SELECT step_deadline IS NOT NULL FROM job_executions e JOIN jobs j"
-			     " ON j.id = e.job_pk WHERE j.job_id = '%s'",
-			     job1),
-			 "t");
+	ck_assert_str_eq(
+		pgtest_sql("SELECT step_deadline IS NOT NULL FROM job_executions e JOIN jobs j"
+			   " ON j.id = e.job_pk WHERE j.job_id = '%s'",
+			   job1),
+		"t");
 
 	/* details-only update, expectedVersion as a string: no events */
 	pub(d, JT(thing, job1, "update"),
@@ -297,9 +277,9 @@ START_TEST(start_next_update_and_events)
 	j = take(d, JT(thing, job1, "update/accepted"));
 	ck_assert_str_eq(str(j, "clientToken", NULL), "done");
 	json_decref(j);
-	ck_assert_str_eq(sql("SELECT version_number FROM job_executions e JOIN jobs j"
-			     " ON j.id = e.job_pk WHERE j.job_id = '%s'",
-			     job1),
+	ck_assert_str_eq(pgtest_sql("SELECT version_number FROM job_executions e JOIN jobs j"
+				    " ON j.id = e.job_pk WHERE j.job_id = '%s'",
+				    job1),
 			 "4");
 	/* terminal states never change */
 	pub(d, JT(thing, job1, "update"), "{\"status\":\"IN_PROGRESS\"}");
@@ -371,10 +351,12 @@ START_TEST(force_canceled_execution_rejects_updates)
 	d = device(thing);
 	pub(d, T(thing, "start-next"), "");
 	json_decref(take(d, T(thing, "start-next/accepted")));
-	sql("UPDATE job_executions SET status = 'CANCELED', force_canceled = true,"
-	    " version_number = version_number + 1 WHERE job_pk = (SELECT id FROM jobs WHERE job_id = '%s')",
-	    job);
-	sql("UPDATE jobs SET status = 'CANCELED', force_canceled = true WHERE job_id = '%s'", job);
+	pgtest_sql(
+		"UPDATE job_executions SET status = 'CANCELED', force_canceled = true,"
+		" version_number = version_number + 1 WHERE job_pk = (SELECT id FROM jobs WHERE job_id = '%s')",
+		job);
+	pgtest_sql("UPDATE jobs SET status = 'CANCELED', force_canceled = true WHERE job_id = '%s'",
+		   job);
 	expect_rejected(d, JT(thing, job, "update"), "{\"status\":\"SUCCEEDED\"}",
 			"InvalidStateTransition");
 	mqtt_device_free(d);
@@ -419,11 +401,12 @@ START_TEST(sql_event_payloads_match_the_c_renderer)
 	make_job(job1, sizeof(job1), thing, 9, "{\"a\":{\"b\":[1,2.5,null,\"x\"]}}");
 	make_job(job2, sizeof(job2), thing, 5, "{\"c\":true}");
 	make_job(job3, sizeof(job3), thing, 2, "{}");
-	sql("UPDATE job_executions SET status = 'IN_PROGRESS', started_at = now(),"
-	    " status_details = '{\"k\":\"v\"}', version_number = 3"
-	    " WHERE job_pk = (SELECT id FROM jobs WHERE job_id = '%s')",
-	    job2);
-	snprintf(ids, sizeof(ids), "{%s}", sql("SELECT id FROM things WHERE name = '%s'", thing));
+	pgtest_sql("UPDATE job_executions SET status = 'IN_PROGRESS', started_at = now(),"
+		   " status_details = '{\"k\":\"v\"}', version_number = 3"
+		   " WHERE job_pk = (SELECT id FROM jobs WHERE job_id = '%s')",
+		   job2);
+	snprintf(ids, sizeof(ids), "{%s}",
+		 pgtest_sql("SELECT id FROM things WHERE name = '%s'", thing));
 	db = db_connect(testenv_get()->pg_dsn);
 	ck_assert_ptr_nonnull(db);
 	ck_assert_int_ge(db_exec(db, "BEGIN", 0, NULL, NULL), 0);
@@ -521,17 +504,18 @@ START_TEST(batch_write_is_all_or_nothing_when_a_version_moved)
 		ck_assert(db_job_snapshot_add_transition(&snap, i, JOBS_EXEC_QUEUED));
 	}
 	/* someone else (the scheduler, an operator) changes b's execution meanwhile */
-	sql("UPDATE job_executions e SET version_number = version_number + 1 FROM things t"
-	    " WHERE t.id = e.thing_id AND t.name = '%s'",
-	    b);
+	pgtest_sql("UPDATE job_executions e SET version_number = version_number + 1 FROM things t"
+		   " WHERE t.id = e.thing_id AND t.name = '%s'",
+		   b);
 	ck_assert_int_eq(db_job_executions_write(db, &snap, "test"), DB_RETRY);
-	ck_assert_str_eq(sql("SELECT e.status || e.version_number FROM job_executions e, things t"
-			     " WHERE t.id = e.thing_id AND t.name = '%s'",
-			     a),
-			 "QUEUED1");
-	ck_assert_str_eq(sql("SELECT count(*) FROM job_execution_history h, things t"
-			     " WHERE t.id = h.thing_id AND t.name IN ('%s', '%s')",
-			     a, b),
+	ck_assert_str_eq(
+		pgtest_sql("SELECT e.status || e.version_number FROM job_executions e, things t"
+			   " WHERE t.id = e.thing_id AND t.name = '%s'",
+			   a),
+		"QUEUED1");
+	ck_assert_str_eq(pgtest_sql("SELECT count(*) FROM job_execution_history h, things t"
+				    " WHERE t.id = h.thing_id AND t.name IN ('%s', '%s')",
+				    a, b),
 			 "0");
 	db_job_snapshot_cleanup(&snap);
 	/* loaded again, the same change goes through */
@@ -543,13 +527,14 @@ START_TEST(batch_write_is_all_or_nothing_when_a_version_moved)
 		ck_assert(db_job_snapshot_add_transition(&snap, i, JOBS_EXEC_QUEUED));
 	}
 	ck_assert_int_eq(db_job_executions_write(db, &snap, "test"), DB_ONE);
-	ck_assert_str_eq(sql("SELECT e.status || e.version_number FROM job_executions e, things t"
-			     " WHERE t.id = e.thing_id AND t.name = '%s'",
-			     a),
-			 "IN_PROGRESS2");
-	ck_assert_str_eq(sql("SELECT count(*) FROM job_execution_history h, things t"
-			     " WHERE t.id = h.thing_id AND t.name IN ('%s', '%s')",
-			     a, b),
+	ck_assert_str_eq(
+		pgtest_sql("SELECT e.status || e.version_number FROM job_executions e, things t"
+			   " WHERE t.id = e.thing_id AND t.name = '%s'",
+			   a),
+		"IN_PROGRESS2");
+	ck_assert_str_eq(pgtest_sql("SELECT count(*) FROM job_execution_history h, things t"
+				    " WHERE t.id = h.thing_id AND t.name IN ('%s', '%s')",
+				    a, b),
 			 "2");
 	db_job_snapshot_cleanup(&snap);
 	db_close(db);
@@ -564,9 +549,9 @@ START_TEST(terminal_state_reached_when_enabled)
 
 	make_thing(thing, sizeof(thing));
 	make_job(job, sizeof(job), thing, 1, "{}");
-	sql("UPDATE job_executions SET status = 'SUCCEEDED' WHERE job_pk ="
-	    " (SELECT id FROM jobs WHERE job_id = '%s')",
-	    job);
+	pgtest_sql("UPDATE job_executions SET status = 'SUCCEEDED' WHERE job_pk ="
+		   " (SELECT id FROM jobs WHERE job_id = '%s')",
+		   job);
 	ck_assert(db_pool_init(testenv_get()->pg_dsn, 2, 2000, 3));
 	mqtt_jobs_configure(&opts);
 	mqtt_jobs_request_init(&r);

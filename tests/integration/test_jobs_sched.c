@@ -20,6 +20,7 @@
 
 #include "../lib/http_client.h"
 #include "../lib/mqtt_device.h"
+#include "../lib/pgtest.h"
 #include "../lib/testenv.h"
 #include "core/buf.h"
 #include "core/strutil.h"
@@ -28,68 +29,13 @@
 #include "jobs/config.h"
 #include "jobs/retry.h"
 
-static char cell[4096];
-
-/* Run one SQL statement (printf-style); returns the first cell or "". */
-static const char *sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *sql(const char *fmt, ...)
-{
-	char q[8192];
-	va_list ap;
-	PGconn *c = PQconnectdb(testenv_get()->pg_dsn);
-	PGresult *r;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "pg: %s", PQerrorMessage(c));
-	r = PQexec(c, q);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
-		      "%s: %s", q, PQerrorMessage(c));
-	cell[0] = '\0';
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-		snprintf(cell, sizeof(cell), "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-	return cell;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Poll a query until its first cell equals want (bounded by timeout_s). */
-#define WAIT_SQL(want, timeout_s, ...) wait_sql(__LINE__, want, timeout_s, __VA_ARGS__)
-static void wait_sql(int line, const char *want, double timeout_s, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void wait_sql(int line, const char *want, double timeout_s, const char *fmt, ...)
-{
-	char q[8192];
-	va_list ap;
-	double end = now_s() + timeout_s;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	for (;;) {
-		if (strcmp(sql("%s", q), want) == 0)
-			return;
-		if (now_s() > end)
-			break;
-		usleep(50 * 1000);
-	}
-	ck_abort_msg("line %d: %s gave '%s', want '%s' within %.1fs", line, q, cell, want,
-		     timeout_s);
-}
+#define WAIT_SQL(want, timeout_s, ...) pgtest_wait_sql(__LINE__, want, timeout_s, __VA_ARGS__)
 
 /* n things named <prefix>-<i>; returns nothing (names are deterministic). */
 static void make_things(const char *prefix, int n)
 {
-	sql("INSERT INTO things (name) SELECT '%s-' || i FROM generate_series(1, %d) i", prefix, n);
+	pgtest_sql("INSERT INTO things (name) SELECT '%s-' || i FROM generate_series(1, %d) i",
+		   prefix, n);
 }
 
 static void create_job(const char *body_fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -120,11 +66,11 @@ START_TEST(rollout_respects_maximum_per_minute)
 	testenv_uniq(p, sizeof(p), "rate");
 	testenv_uniq(job, sizeof(job), "rate");
 	make_things(p, 100);
-	sql("INSERT INTO thing_groups (name, type) VALUES ('%s', 'static')", p);
-	sql("INSERT INTO thing_group_members (group_id, thing_id) SELECT g.id, t.id FROM"
-	    " thing_groups g, things t WHERE g.name = '%s' AND t.name LIKE '%s-%%'",
-	    p, p);
-	double t0 = now_s();
+	pgtest_sql("INSERT INTO thing_groups (name, type) VALUES ('%s', 'static')", p);
+	pgtest_sql("INSERT INTO thing_group_members (group_id, thing_id) SELECT g.id, t.id FROM"
+		   " thing_groups g, things t WHERE g.name = '%s' AND t.name LIKE '%s-%%'",
+		   p, p);
+	double t0 = pgtest_now_s();
 	create_job("{\"job_id\":\"%s\",\"targets\":[{\"type\":\"group\",\"name\":\"%s\"}],"
 		   "\"document\":{\"op\":\"rate\"},\"job_executions_rollout_config\":"
 		   "{\"maximum_per_minute\":60}}",
@@ -132,21 +78,24 @@ START_TEST(rollout_respects_maximum_per_minute)
 	/* the bucket starts full: 60 at once, then one per second */
 	WAIT_SQL("60", 3, EXECS(job, "true"));
 	sleep(3);
-	long n = strtol(sql(EXECS(job, "true")), NULL, 10);
-	double elapsed = now_s() - t0;
+	long n = strtol(pgtest_sql(EXECS(job, "true")), NULL, 10);
+	double elapsed = pgtest_now_s() - t0;
 	ck_assert_msg(n >= 61 && n <= 60 + (long)elapsed + 1, "released %ld after %.1fs", n,
 		      elapsed);
-	ck_assert_str_eq(sql("SELECT count(*) FROM job_targets jt JOIN jobs j ON j.id = jt.job_pk"
-			     " WHERE j.job_id = '%s' AND jt.released_at IS NOT NULL",
-			     job),
-			 sql(EXECS(job, "true")));
+	ck_assert_str_eq(
+		pgtest_sql("SELECT count(*) FROM job_targets jt JOIN jobs j ON j.id = jt.job_pk"
+			   " WHERE j.job_id = '%s' AND jt.released_at IS NOT NULL",
+			   job),
+		pgtest_sql(EXECS(job, "true")));
 	/* every release has exactly one history row */
-	ck_assert_str_eq(sql("SELECT count(*) FROM (SELECT thing_id FROM job_execution_history h"
-			     " JOIN jobs j ON j.id = h.job_pk WHERE j.job_id = '%s' AND"
-			     " h.reason = 'released' GROUP BY thing_id HAVING count(*) > 1) x",
-			     job),
-			 "0");
-	ck_assert_str_eq(sql("SELECT status FROM jobs WHERE job_id = '%s'", job), "IN_PROGRESS");
+	ck_assert_str_eq(
+		pgtest_sql("SELECT count(*) FROM (SELECT thing_id FROM job_execution_history h"
+			   " JOIN jobs j ON j.id = h.job_pk WHERE j.job_id = '%s' AND"
+			   " h.reason = 'released' GROUP BY thing_id HAVING count(*) > 1) x",
+			   job),
+		"0");
+	ck_assert_str_eq(pgtest_sql("SELECT status FROM jobs WHERE job_id = '%s'", job),
+			 "IN_PROGRESS");
 }
 END_TEST
 
@@ -166,11 +115,12 @@ START_TEST(timeouts_retries_and_completion)
 		   job, p, p);
 	WAIT_SQL("2", 3, EXECS(job, "e.status = 'QUEUED'"));
 	/* thing 1 started, its deadline already past: TIMED_OUT, then retried */
-	sql("UPDATE job_executions e SET status = 'IN_PROGRESS', version_number = 2, started_at ="
-	    " now() - interval '2 minutes', in_progress_deadline = now() - interval '1 minute'"
-	    " FROM jobs j, things t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id ="
-	    " '%s' AND t.name = '%s-1'",
-	    job, p);
+	pgtest_sql(
+		"UPDATE job_executions e SET status = 'IN_PROGRESS', version_number = 2, started_at ="
+		" now() - interval '2 minutes', in_progress_deadline = now() - interval '1 minute'"
+		" FROM jobs j, things t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id ="
+		" '%s' AND t.name = '%s-1'",
+		job, p);
 	WAIT_SQL("1", 5,
 		 "SELECT count(*) FROM job_execution_history h JOIN jobs j ON j.id = h.job_pk"
 		 " WHERE j.job_id = '%s' AND h.to_status = 'TIMED_OUT' AND h.actor = 'scheduler'",
@@ -181,10 +131,11 @@ START_TEST(timeouts_retries_and_completion)
 		 " things t ON t.id = e.thing_id WHERE j.job_id = '%s' AND t.name = '%s-1'",
 		 job, p);
 	/* the retry times out too: the TIMED_OUT budget (1) is used up */
-	sql("UPDATE job_executions e SET status = 'IN_PROGRESS', in_progress_deadline = now()"
-	    " FROM jobs j, things t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id ="
-	    " '%s' AND t.name = '%s-1'",
-	    job, p);
+	pgtest_sql(
+		"UPDATE job_executions e SET status = 'IN_PROGRESS', in_progress_deadline = now()"
+		" FROM jobs j, things t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id ="
+		" '%s' AND t.name = '%s-1'",
+		job, p);
 	WAIT_SQL(
 		"TIMED_OUT", 5,
 		"SELECT e.status FROM job_executions e JOIN jobs j ON j.id = e.job_pk JOIN things t"
@@ -197,10 +148,11 @@ START_TEST(timeouts_retries_and_completion)
 			 "SELECT e.status FROM job_executions e JOIN jobs j ON j.id = e.job_pk JOIN"
 			 " things t ON t.id = e.thing_id WHERE j.job_id = '%s' AND t.name = '%s-2'",
 			 job, p);
-		sql("UPDATE job_executions e SET status = 'FAILED' FROM jobs j, things t WHERE"
-		    " j.id = e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name ="
-		    " '%s-2'",
-		    job, p);
+		pgtest_sql(
+			"UPDATE job_executions e SET status = 'FAILED' FROM jobs j, things t WHERE"
+			" j.id = e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name ="
+			" '%s-2'",
+			job, p);
 		snprintf(want, sizeof(want), "%d", i == 3 ? 3 : i + 1);
 		WAIT_SQL(want, 5,
 			 "SELECT e.execution_number FROM job_executions e JOIN jobs j ON j.id ="
@@ -210,8 +162,8 @@ START_TEST(timeouts_retries_and_completion)
 	}
 	/* all terminal, no retry left: the SNAPSHOT job completes */
 	WAIT_SQL("COMPLETED", 5, "SELECT status FROM jobs WHERE job_id = '%s'", job);
-	ck_assert_str_eq(sql(EXECS(job, "e.status = 'FAILED'")), "1");
-	ck_assert_str_ne(sql("SELECT completed_at FROM jobs WHERE job_id = '%s'", job), "");
+	ck_assert_str_eq(pgtest_sql(EXECS(job, "e.status = 'FAILED'")), "1");
+	ck_assert_str_ne(pgtest_sql("SELECT completed_at FROM jobs WHERE job_id = '%s'", job), "");
 }
 END_TEST
 
@@ -260,10 +212,10 @@ START_TEST(retry_decisions_match_the_c_rule)
 			 jobs_failure_type_name(rc->type[k]), rc->n[k]);
 	}
 	make_things(p, RETRY_CASES);
-	sql("INSERT INTO thing_groups (name, type) VALUES ('%s', 'static')", p);
-	sql("INSERT INTO thing_group_members (group_id, thing_id) SELECT g.id, t.id FROM"
-	    " thing_groups g, things t WHERE g.name = '%s' AND t.name LIKE '%s-%%'",
-	    p, p);
+	pgtest_sql("INSERT INTO thing_groups (name, type) VALUES ('%s', 'static')", p);
+	pgtest_sql("INSERT INTO thing_group_members (group_id, thing_id) SELECT g.id, t.id FROM"
+		   " thing_groups g, things t WHERE g.name = '%s' AND t.name LIKE '%s-%%'",
+		   p, p);
 	create_job("{\"job_id\":\"%s\",\"targets\":[{\"type\":\"group\",\"name\":\"%s\"}],"
 		   "\"document\":{\"op\":\"r\"},\"job_executions_retry_config\":{\"criteria_list\":"
 		   "[%s]}}",
@@ -302,30 +254,33 @@ START_TEST(retry_decisions_match_the_c_rule)
 			buf_printf(&want, "%d:%s:3:7:0:-:-;", i + 1, st);
 	}
 	ck_assert(!values.is_oom && !want.is_oom);
-	sql("UPDATE job_executions e SET status = v.st, execution_number = 3, version_number = 7,"
-	    " retries_by_type = v.r::jsonb FROM (VALUES %s) v (i, st, r), things t, jobs j WHERE"
-	    " t.name = '%s-' || v.i AND e.thing_id = t.id AND e.job_pk = j.id AND j.job_id = '%s'",
-	    values.data, p, job);
+	pgtest_sql(
+		"UPDATE job_executions e SET status = v.st, execution_number = 3, version_number = 7,"
+		" retries_by_type = v.r::jsonb FROM (VALUES %s) v (i, st, r), things t, jobs j WHERE"
+		" t.name = '%s-' || v.i AND e.thing_id = t.id AND e.job_pk = j.id AND j.job_id = '%s'",
+		values.data, p, job);
 	char n[16];
 	snprintf(n, sizeof(n), "%d", retried);
 	WAIT_SQL(n, 5, EXECS(job, "e.execution_number = 4"));
 	usleep(1200 * 1000); /* two more ticks change nothing */
 	ck_assert_str_eq(
-		sql("SELECT string_agg(substring(t.name FROM '[0-9]+$') || ':' || e.status || ':' ||"
-		    " e.execution_number || ':' || e.version_number || ':' || e.retry_attempt || ':'"
-		    " || coalesce(e.retries_by_type->>'FAILED', '-') || ':' ||"
-		    " coalesce(e.retries_by_type->>'TIMED_OUT', '-') || ';', '' ORDER BY"
-		    " substring(t.name FROM '[0-9]+$')::int) FROM job_executions e JOIN jobs j ON"
-		    " j.id = e.job_pk JOIN things t ON t.id = e.thing_id WHERE j.job_id = '%s'",
-		    job),
+		pgtest_sql(
+			"SELECT string_agg(substring(t.name FROM '[0-9]+$') || ':' || e.status || ':' ||"
+			" e.execution_number || ':' || e.version_number || ':' || e.retry_attempt || ':'"
+			" || coalesce(e.retries_by_type->>'FAILED', '-') || ':' ||"
+			" coalesce(e.retries_by_type->>'TIMED_OUT', '-') || ';', '' ORDER BY"
+			" substring(t.name FROM '[0-9]+$')::int) FROM job_executions e JOIN jobs j ON"
+			" j.id = e.job_pk JOIN things t ON t.id = e.thing_id WHERE j.job_id = '%s'",
+			job),
 		want.data);
 	/* one history row per retry, from the ended status */
-	ck_assert_str_eq(sql("SELECT count(*) FROM job_execution_history h JOIN jobs j ON j.id ="
-			     " h.job_pk WHERE j.job_id = '%s' AND h.reason = 'retry' AND"
-			     " h.execution_number = 4 AND h.to_status = 'QUEUED' AND h.from_status"
-			     " IN ('FAILED', 'TIMED_OUT')",
-			     job),
-			 n);
+	ck_assert_str_eq(
+		pgtest_sql("SELECT count(*) FROM job_execution_history h JOIN jobs j ON j.id ="
+			   " h.job_pk WHERE j.job_id = '%s' AND h.reason = 'retry' AND"
+			   " h.execution_number = 4 AND h.to_status = 'QUEUED' AND h.from_status"
+			   " IN ('FAILED', 'TIMED_OUT')",
+			   job),
+		n);
 	buf_cleanup(&values);
 	buf_cleanup(&want);
 }
@@ -346,10 +301,11 @@ START_TEST(retries_stop_when_the_job_is_canceled)
 		   job, p, p);
 	WAIT_SQL("2", 5, EXECS(job, "e.status = 'QUEUED'"));
 	/* thing 1 is working on it; the job is canceled (without force: it keeps going) */
-	sql("UPDATE job_executions e SET status = 'IN_PROGRESS', version_number = 2 FROM jobs j,"
-	    " things t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name"
-	    " = '%s-1'",
-	    job, p);
+	pgtest_sql(
+		"UPDATE job_executions e SET status = 'IN_PROGRESS', version_number = 2 FROM jobs j,"
+		" things t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name"
+		" = '%s-1'",
+		job, p);
 	ck_assert_int_eq(http_call(&r, "POST", testenv_get()->admin_token, "{}",
 				   "/api/v1/jobs/%s/cancel", job),
 			 0);
@@ -357,27 +313,31 @@ START_TEST(retries_stop_when_the_job_is_canceled)
 	http_resp_cleanup(&r);
 	/* the QUEUED execution of thing 2 was canceled with the job */
 	ck_assert_str_eq(
-		sql("SELECT e.status FROM job_executions e JOIN jobs j ON j.id ="
-		    " e.job_pk JOIN things t ON t.id = e.thing_id WHERE j.job_id = '%s' AND"
-		    " t.name = '%s-2'",
-		    job, p),
+		pgtest_sql("SELECT e.status FROM job_executions e JOIN jobs j ON j.id ="
+			   " e.job_pk JOIN things t ON t.id = e.thing_id WHERE j.job_id = '%s' AND"
+			   " t.name = '%s-2'",
+			   job, p),
 		"CANCELED");
 	/* then it fails: a canceled job gets no retry */
-	sql("UPDATE job_executions e SET status = 'FAILED', version_number = 3 FROM jobs j, things"
-	    " t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name ="
-	    " '%s-1'",
-	    job, p);
+	pgtest_sql(
+		"UPDATE job_executions e SET status = 'FAILED', version_number = 3 FROM jobs j, things"
+		" t WHERE j.id = e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name ="
+		" '%s-1'",
+		job, p);
 	usleep(1500 * 1000); /* three ticks */
-	ck_assert_str_eq(sql("SELECT e.status || ':' || e.execution_number FROM job_executions e"
-			     " JOIN jobs j ON j.id = e.job_pk JOIN things t ON t.id = e.thing_id"
-			     " WHERE j.job_id = '%s' AND t.name = '%s-1'",
-			     job, p),
-			 "FAILED:1");
-	ck_assert_str_eq(sql("SELECT count(*) FROM job_execution_history h JOIN jobs j ON j.id ="
-			     " h.job_pk WHERE j.job_id = '%s' AND h.reason = 'retry'",
-			     job),
-			 "0");
-	ck_assert_str_eq(sql("SELECT status FROM jobs WHERE job_id = '%s'", job), "CANCELED");
+	ck_assert_str_eq(
+		pgtest_sql("SELECT e.status || ':' || e.execution_number FROM job_executions e"
+			   " JOIN jobs j ON j.id = e.job_pk JOIN things t ON t.id = e.thing_id"
+			   " WHERE j.job_id = '%s' AND t.name = '%s-1'",
+			   job, p),
+		"FAILED:1");
+	ck_assert_str_eq(
+		pgtest_sql("SELECT count(*) FROM job_execution_history h JOIN jobs j ON j.id ="
+			   " h.job_pk WHERE j.job_id = '%s' AND h.reason = 'retry'",
+			   job),
+		"0");
+	ck_assert_str_eq(pgtest_sql("SELECT status FROM jobs WHERE job_id = '%s'", job),
+			 "CANCELED");
 }
 END_TEST
 
@@ -396,17 +356,19 @@ START_TEST(abort_cancels_the_job)
 		   "\"min_number_of_executed_things\":2}]}}",
 		   job, p, p, p, p);
 	WAIT_SQL("4", 3, EXECS(job, "e.status = 'QUEUED'"));
-	sql("UPDATE job_executions e SET status = 'IN_PROGRESS' FROM jobs j, things t WHERE j.id ="
-	    " e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name = '%s-3'",
-	    job, p);
-	sql("UPDATE job_executions e SET status = 'FAILED' FROM jobs j, things t WHERE j.id ="
-	    " e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name IN ('%s-1', '%s-2')",
-	    job, p, p);
+	pgtest_sql(
+		"UPDATE job_executions e SET status = 'IN_PROGRESS' FROM jobs j, things t WHERE j.id ="
+		" e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name = '%s-3'",
+		job, p);
+	pgtest_sql(
+		"UPDATE job_executions e SET status = 'FAILED' FROM jobs j, things t WHERE j.id ="
+		" e.job_pk AND t.id = e.thing_id AND j.job_id = '%s' AND t.name IN ('%s-1', '%s-2')",
+		job, p, p);
 	WAIT_SQL("CANCELED", 5, "SELECT status FROM jobs WHERE job_id = '%s'", job);
-	ck_assert_str_eq(sql(EXECS(job, "e.status = 'CANCELED'")), "1");
-	ck_assert_str_eq(sql(EXECS(job, "e.status = 'IN_PROGRESS'")), "1"); /* left alone */
-	ck_assert_ptr_nonnull(
-		strstr(sql("SELECT comment FROM jobs WHERE job_id = '%s'", job), "abortConfig"));
+	ck_assert_str_eq(pgtest_sql(EXECS(job, "e.status = 'CANCELED'")), "1");
+	ck_assert_str_eq(pgtest_sql(EXECS(job, "e.status = 'IN_PROGRESS'")), "1"); /* left alone */
+	ck_assert_ptr_nonnull(strstr(
+		pgtest_sql("SELECT comment FROM jobs WHERE job_id = '%s'", job), "abortConfig"));
 }
 END_TEST
 
@@ -419,12 +381,12 @@ START_TEST(continuous_job_follows_its_group)
 	testenv_uniq(p, sizeof(p), "cont");
 	testenv_uniq(job, sizeof(job), "cont");
 	make_things(p, 2);
-	sql("INSERT INTO thing_groups (name, type) VALUES ('%s', 'static')", p);
+	pgtest_sql("INSERT INTO thing_groups (name, type) VALUES ('%s', 'static')", p);
 	create_job("{\"job_id\":\"%s\",\"targets\":[{\"type\":\"group\",\"name\":\"%s\"}],"
 		   "\"document\":{\"op\":\"c\"},\"target_selection\":\"CONTINUOUS\","
 		   "\"job_executions_rollout_config\":{\"maximum_per_minute\":1}}",
 		   job, p);
-	ck_assert_str_eq(sql(EXECS(job, "true")), "0");
+	ck_assert_str_eq(pgtest_sql(EXECS(job, "true")), "0");
 	/* joining: executions at once, not rate-limited */
 	for (int i = 1; i <= 2; i++) {
 		ck_assert_int_eq(
@@ -444,9 +406,10 @@ START_TEST(continuous_job_follows_its_group)
 	ck_assert_int_eq(http_call(&r, "PUT", tok, NULL, "/api/v1/groups/%s/things/%s-1", p, p), 0);
 	http_resp_cleanup(&r);
 	WAIT_SQL("2", 3, EXECS(job, "e.status = 'QUEUED' AND e.execution_number >= 1"));
-	ck_assert_str_eq(sql(EXECS(job, "e.execution_number = 2")), "1");
+	ck_assert_str_eq(pgtest_sql(EXECS(job, "e.execution_number = 2")), "1");
 	/* continuous jobs never complete by themselves */
-	ck_assert_str_eq(sql("SELECT status FROM jobs WHERE job_id = '%s'", job), "IN_PROGRESS");
+	ck_assert_str_eq(pgtest_sql("SELECT status FROM jobs WHERE job_id = '%s'", job),
+			 "IN_PROGRESS");
 }
 END_TEST
 
@@ -508,10 +471,11 @@ static void make_stream(void)
 	ck_assert_uint_eq(fwrite(blob, 1, blob_len, f), blob_len);
 	fclose(f);
 	testenv_uniq(stream, sizeof(stream), "st");
-	sql("INSERT INTO job_streams (stream_id, description) VALUES ('%s', 'fw')", stream);
-	sql("INSERT INTO job_stream_files (stream_id, file_id, sha256, size_bytes) VALUES ('%s',"
-	    " 3, '%s', %zu)",
-	    stream, sha, blob_len);
+	pgtest_sql("INSERT INTO job_streams (stream_id, description) VALUES ('%s', 'fw')", stream);
+	pgtest_sql(
+		"INSERT INTO job_stream_files (stream_id, file_id, sha256, size_bytes) VALUES ('%s',"
+		" 3, '%s', %zu)",
+		stream, sha, blob_len);
 }
 
 START_TEST(streams_serve_blocks_in_json_and_cbor)
@@ -686,7 +650,7 @@ START_TEST(ota_job_from_a_release)
 
 	testenv_uniq(tag, sizeof(tag), "ota");
 	snprintf(thing, sizeof(thing), "%s-dev", tag);
-	sql("INSERT INTO things (name) VALUES ('%s')", thing);
+	pgtest_sql("INSERT INTO things (name) VALUES ('%s')", thing);
 	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"algorithm\":\"ecdsa-p256\"}", tag);
 	ck_assert_int_eq(http_call(&r, "POST", tok, body, "/api/v1/firmware/keys"), 0);
 	ck_assert_msg(r.status == 201 || r.status == 200, "key: %ld %s", r.status, r.body);
@@ -745,7 +709,8 @@ START_TEST(ota_job_from_a_release)
 	char want[128];
 	snprintf(want, sizeof(want), "%zu", sizeof(fw));
 	ck_assert_str_eq(
-		sql("SELECT size_bytes FROM job_stream_files WHERE stream_id = 'AFR_OTA-%s'", tag),
+		pgtest_sql("SELECT size_bytes FROM job_stream_files WHERE stream_id = 'AFR_OTA-%s'",
+			   tag),
 		want);
 	json_t *m = mqtt_device_take(d, topic, 5000);
 	ck_assert_ptr_nonnull(m);

@@ -12,7 +12,7 @@
 
 #include "testenv.h"
 
-static char cell[1024];
+static char cell[8192];
 
 /* run q and copy its first cell to cell */
 static const char *run(const char *q)
