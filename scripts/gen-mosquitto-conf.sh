@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes a Mosquitto 2.0 configuration for Bellwether: DIR/mosquitto.conf, DIR/acl and DIR/passwd.
 #
-# Usage: scripts/gen-mosquitto-conf.sh [--docker] [--bind ADDR] \
+# Usage: scripts/gen-mosquitto-conf.sh [--docker] [--bind ADDR] [--max-inflight N] \
+#            [--max-queued N] [--max-queued-bytes N] [--memory-limit N] \
 #            DIR PORT SERVER_USER SERVER_PASSWORD [PLUGIN_SO]
 #
 #   DIR              output directory (created if missing)
@@ -15,6 +16,13 @@
 #   --bind ADDR      listener address (default 127.0.0.1)
 #   --docker         container layout: listen on 0.0.0.0, log to stdout, no pid file, ACL at
 #                    /mosquitto/config/acl, password file at /mosquitto/data/passwd
+#   Queue limits (docs/ARCHITECTURE.md "Back-pressure"; env BW_MOSQ_MAX_INFLIGHT, ..._QUEUED,
+#   ..._QUEUED_BYTES, ..._MEMORY_LIMIT give the defaults; 0 = no limit):
+#   --max-inflight N      QoS 1 messages in flight per client and direction (10000); also the
+#                         Receive Maximum the broker announces, which caps bellwetherd's replies
+#   --max-queued N        QoS 1 messages queued per client beyond those in flight (100000)
+#   --max-queued-bytes N  bytes queued per client (0: the count limit alone)
+#   --memory-limit N      the broker's heap limit in bytes (0)
 #
 # Access model (verified against Debian's Mosquitto 2.0.11 by tests/integration/test_mqtt_acl.sh):
 #   - The server account may use every topic. A `#` ACL line does NOT match topics that start
@@ -33,14 +41,28 @@
 set -euo pipefail
 
 usage() {
-	sed -n '4,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit "${1:-2}"
 }
 
 bind=127.0.0.1
 docker=0
+max_inflight="${BW_MOSQ_MAX_INFLIGHT:-10000}"
+max_queued="${BW_MOSQ_MAX_QUEUED:-100000}"
+max_queued_bytes="${BW_MOSQ_MAX_QUEUED_BYTES:-0}"
+memory_limit="${BW_MOSQ_MEMORY_LIMIT:-0}"
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--max-inflight | --max-queued | --max-queued-bytes | --memory-limit)
+		[ $# -ge 2 ] || usage
+		case "$1" in
+		--max-inflight) max_inflight="$2" ;;
+		--max-queued) max_queued="$2" ;;
+		--max-queued-bytes) max_queued_bytes="$2" ;;
+		--memory-limit) memory_limit="$2" ;;
+		esac
+		shift 2
+		;;
 	--docker)
 		docker=1
 		bind=0.0.0.0
@@ -83,6 +105,16 @@ if [ -z "$password" ]; then
 	echo "gen-mosquitto-conf: empty server password" >&2
 	exit 2
 fi
+for n in "$max_inflight" "$max_queued" "$max_queued_bytes" "$memory_limit"; do
+	if ! [[ "$n" =~ ^[0-9]{1,12}$ ]]; then
+		echo "gen-mosquitto-conf: queue limits must be non-negative integers, got '$n'" >&2
+		exit 2
+	fi
+done
+if [ "$max_inflight" -gt 65535 ]; then
+	echo "gen-mosquitto-conf: --max-inflight is at most 65535 (MQTT Receive Maximum)" >&2
+	exit 2
+fi
 if [ -n "$plugin" ] && [ ! -f "$plugin" ] && [ "$docker" -eq 0 ]; then
 	echo "gen-mosquitto-conf: plugin $plugin not found" >&2
 	exit 2
@@ -112,9 +144,16 @@ umask 077
 	echo "listener $port $bind"
 	echo "# Without it QoS 1 request/reply over loopback stalls on Nagle + delayed ACK (spec 1.5)."
 	echo "set_tcp_nodelay true"
-	echo "# Mosquitto 2.0.11 drops QoS 1 messages to a busy subscriber (bellwetherd receives every"
-	echo "# device's requests) long before the default limit of 1000 queued messages: no limit."
-	echo "max_queued_messages 0"
+	echo "# Back-pressure (docs/ARCHITECTURE.md): bellwetherd reads its session at full speed and"
+	echo "# answers what it cannot take now as throttled, so its queue here stays short. In flight:"
+	echo "# also the Receive Maximum announced to clients; the default 20 would cap bellwetherd's"
+	echo "# replies at 20 per broker round trip and pile them up inside the server."
+	echo "max_inflight_messages $max_inflight"
+	echo "# Bounded per-client queues (0 = unbounded, not for production). Mosquitto 2.0.11 drops"
+	echo "# QoS 1 messages to a busy subscriber well below the default limit of 1000 (docs/BENCH.md)."
+	echo "max_queued_messages $max_queued"
+	[ "$max_queued_bytes" = 0 ] || echo "max_queued_bytes $max_queued_bytes"
+	[ "$memory_limit" = 0 ] || echo "memory_limit $memory_limit"
 	echo "# Devices connect without credentials; the ACL confines each to its own thing topics."
 	echo "allow_anonymous true"
 	echo "persistence false"
@@ -143,6 +182,8 @@ mv "$dir/mosquitto.conf.tmp" "$dir/mosquitto.conf"
 	echo "topic readwrite \$aws/#"
 	echo "# Replies for the broker plugin to deliver to one client (write only: nobody reads it)."
 	echo "topic write \$bellwether/deliver/#"
+	echo "# Broker statistics (dropped messages, queues) for monitoring."
+	echo "topic read \$SYS/#"
 	echo ""
 	echo "# Every client (devices connect anonymously): only its own thing's topics, where the"
 	echo "# client id is the thing name."

@@ -30,6 +30,8 @@
 #include "agent_proto.h"
 #include "agent_slot.h"
 #include "agent_verify.h"
+#include "fdsave.h"
+#include "retry.h"
 #include "scenario.h"
 
 enum watch_kind { WATCH_MQTT, WATCH_CURL };
@@ -89,6 +91,12 @@ struct dev {
 	struct outcome outcomes[OUTCOMES_MAX];
 	size_t outcome_count;
 	bool is_hung_recorded;
+	/* requests the server may answer as throttled, for retry with backoff */
+	struct sim_retry retry;
+	uint32_t token_seq;
+	unsigned hb_streak;	/* heartbeats throttled in a row */
+	int64_t quiet_until_ms; /* after a throttled answer: hold new requests back until then */
+	bool is_hb_throttled;	/* the last heartbeat was answered 429 */
 };
 
 static struct sim {
@@ -108,6 +116,10 @@ static struct sim {
 	size_t connected;
 	uint64_t published, received, heartbeats;
 	uint64_t heartbeats_at_connect; /* heartbeats sent before the whole fleet was up */
+	/* throttled answers (Shadow 429, Jobs RequestThrottled) and the requests sent again */
+	uint64_t throttled_shadow, throttled_jobs, throttled_heartbeats, throttled_unmatched;
+	uint64_t retries;
+	int fds_per_client; /* 1 when sim_fdsave works, else 3 */
 	volatile sig_atomic_t is_stopping;
 } S;
 
@@ -200,13 +212,56 @@ static void mqtt_flush(struct dev *d)
 	watch_set(&d->w, EPOLLIN | (mosquitto_want_write(d->mosq) ? EPOLLOUT : 0));
 }
 
-static void publish(struct dev *d, const char *topic, const char *payload, int qos)
+static void publish_raw(struct dev *d, const char *topic, const char *payload, int qos)
 {
 	if (!d->is_connected)
 		return;
 	if (mosquitto_publish(d->mosq, NULL, topic, (int)strlen(payload), payload, qos, false) ==
 	    MOSQ_ERR_SUCCESS)
 		S.published++;
+}
+
+/* A fresh clientToken of this device: "<kind>-<device>-<seq>". */
+static void next_token(struct dev *d, const char *kind, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s-%zx-%" PRIx32, kind, d->idx, ++d->token_seq);
+}
+
+/* Publish a request (every device publish is one): it gets a clientToken if it has none and is
+ * remembered, so that a throttled answer can be retried (retry.h). */
+static void publish(struct dev *d, const char *topic, const char *payload, int qos)
+{
+	char fresh[40], token[SIM_RETRY_TOKEN_MAX + 1];
+	char *with;
+	int64_t now;
+
+	if (!d->is_connected)
+		return;
+	next_token(d, "r", fresh, sizeof(fresh));
+	with = sim_retry_with_token(payload, fresh, token, sizeof(token));
+	if (with == NULL) {
+		publish_raw(d, topic, payload, qos);
+		return;
+	}
+	now = now_ms();
+	if (sim_retry_add(&d->retry, token, topic, with, qos, now) && now < d->quiet_until_ms)
+		sim_retry_defer(&d->retry, token, d->quiet_until_ms); /* backing off: later */
+	else
+		publish_raw(d, topic, with, qos);
+	free(with);
+}
+
+/* Publish a request whose backoff after a throttled answer has passed. */
+static void retry_due(struct dev *d, int64_t now)
+{
+	const struct sim_request *q;
+
+	/* one at a time: the others wait for the next scan (50 ms), so a device that backed off
+	 * does not come back with a burst */
+	if (d->is_connected && (q = sim_retry_due(&d->retry, now)) != NULL) {
+		publish_raw(d, q->topic, q->payload, q->qos);
+		S.retries++;
+	}
 }
 
 static void download_stop(struct dev *d)
@@ -232,6 +287,7 @@ static void link_down(struct dev *d, bool is_download_too, int64_t now)
 		S.connected--;
 		dev_feed(d, &ev);
 	}
+	sim_retry_clear(&d->retry); /* the agent sends what it still needs after the reconnect */
 	if (is_download_too && d->easy != NULL) {
 		struct agent_event de = { .type = AGENT_EV_DOWNLOAD_DONE,
 					  .now_ms = now,
@@ -541,8 +597,8 @@ static void dev_feed(struct dev *d, struct agent_event *ev)
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
 	struct dev *d = obj;
-	char topics[8][AGENT_TOPIC_MAX];
-	char *subs[8];
+	char topics[10][AGENT_TOPIC_MAX];
+	char *subs[10];
 	size_t n, i;
 	struct agent_event ev = { .type = AGENT_EV_CONNECTED };
 	char topic[AGENT_TOPIC_MAX];
@@ -550,6 +606,9 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 	if (rc != 0)
 		return;
 	n = agent_proto_subscriptions(d->thing, topics, 8);
+	/* the shadow's rejections too: a throttled (429) update or get is retried */
+	agent_proto_shadow_topic(d->thing, "update/rejected", topics[n++], AGENT_TOPIC_MAX);
+	agent_proto_shadow_topic(d->thing, "get/rejected", topics[n++], AGENT_TOPIC_MAX);
 	for (i = 0; i < n; i++)
 		subs[i] = topics[i];
 	mosquitto_subscribe_multiple(m, NULL, (int)n, subs, 1, 0, NULL);
@@ -578,6 +637,41 @@ static void apply_delta(struct dev *d, json_t *delta)
 	free(report);
 }
 
+/* The server refused a request for now (Shadow 429, Jobs RequestThrottled): schedule it again
+ * after a backoff. A throttled heartbeat is not repeated; the next one is pushed back by a
+ * backoff that grows while heartbeats keep being throttled. True if msg was such an answer. */
+static bool on_throttled(struct dev *d, const struct mosquitto_message *msg)
+{
+	char token[SIM_RETRY_TOKEN_MAX + 1];
+	int64_t now;
+
+	if (!sim_retry_is_throttled(msg->topic, msg->payload, (size_t)msg->payloadlen, token,
+				    sizeof(token)))
+		return false;
+	now = now_ms();
+	/* the whole device backs off, not only the throttled request: what it publishes next
+	 * waits too (publish), and heartbeats due meanwhile are skipped (publish_health) */
+	if (d->quiet_until_ms < now + SIM_RETRY_BASE_MS / 2)
+		d->quiet_until_ms = now + sim_retry_backoff_ms(1, rng_next(&d->rng));
+	if (strstr(msg->topic, "/jobs/") != NULL)
+		S.throttled_jobs++;
+	else
+		S.throttled_shadow++;
+	if (strncmp(token, "hb-", 3) == 0) {
+		/* not repeated: the next heartbeat comes a period plus a growing backoff later */
+		int64_t next = now + scaled(S.sc.health_interval_ms) +
+			       sim_retry_backoff_ms(++d->hb_streak, rng_next(&d->rng));
+
+		S.throttled_heartbeats++;
+		d->is_hb_throttled = true;
+		if (next > d->health_at_ms)
+			d->health_at_ms = next;
+	} else if (!sim_retry_throttled(&d->retry, token, rng_next(&d->rng), now)) {
+		S.throttled_unmatched++; /* forgotten already: the agent's own timers repeat it */
+	}
+	return true;
+}
+
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
 {
 	struct dev *d = obj;
@@ -588,6 +682,8 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 
 	(void)m;
 	S.received++;
+	if (on_throttled(d, msg))
+		return; /* retried by the simulator; the agent never sees it */
 	kind = agent_proto_parse(d->thing, msg->topic, msg->payload, (size_t)msg->payloadlen, &ev,
 				 &ex, &delta);
 	ev.now_ms = now_ms();
@@ -605,7 +701,9 @@ static void mqtt_start(struct dev *d, int64_t now)
 	int rc;
 
 	if (d->mosq == NULL) {
+		sim_fdsave_begin();
 		d->mosq = mosquitto_new(d->thing, true, d);
+		sim_fdsave_end();
 		if (d->mosq == NULL) {
 			schedule_reconnect(d, now);
 			return;
@@ -674,8 +772,8 @@ static void do_boot(struct dev *d, int64_t now)
 static void publish_health(struct dev *d, int64_t now)
 {
 	struct agent_health h = { 0 };
-	char topic[AGENT_TOPIC_MAX];
-	char *s;
+	char topic[AGENT_TOPIC_MAX], fresh[40], token[SIM_RETRY_TOKEN_MAX + 1];
+	char *s, *with;
 
 	if (d->is_crash_loop)
 		d->crash_count++;
@@ -689,10 +787,18 @@ static void publish_health(struct dev *d, int64_t now)
 	if (s == NULL)
 		return;
 	agent_proto_shadow_topic(d->thing, "update", topic, sizeof(topic));
-	if (d->is_connected) {
-		publish(d, topic, s, 0);
+	/* a heartbeat is QoS 0 telemetry: never queued for retry, superseded by the next one; its
+	 * token only tells a 429 for it apart (on_throttled) */
+	next_token(d, "hb", fresh, sizeof(fresh));
+	with = sim_retry_with_token(s, fresh, token, sizeof(token));
+	if (d->is_connected && now >= d->quiet_until_ms) {
+		if (!d->is_hb_throttled)
+			d->hb_streak = 0;
+		d->is_hb_throttled = false;
+		publish_raw(d, topic, with != NULL ? with : s, 0);
 		S.heartbeats++;
 	}
+	free(with);
 	free(s);
 }
 
@@ -744,9 +850,15 @@ static void dev_timers(struct dev *d, int64_t now)
 		return;
 	}
 	if (now >= d->health_at_ms) {
-		d->health_at_ms = now + scaled(S.sc.health_interval_ms);
+		/* the period from the scenario, jittered by +-10 % so devices never line up */
+		int64_t period = scaled(S.sc.health_interval_ms);
+
+		d->health_at_ms = now + period * 9 / 10 +
+				  (int64_t)(rng_next(&d->rng) % (uint64_t)(period / 5 + 1));
 		publish_health(d, now);
 	}
+	if (d->retry.next_retry_ms != 0 && now >= d->retry.next_retry_ms)
+		retry_due(d, now);
 	if (d->flap_at_ms != 0 && now >= d->flap_at_ms) {
 		if (d->is_connected && d->w.fd >= 0)
 			shutdown(d->w.fd, SHUT_RDWR); /* abrupt: the read side notices */
@@ -915,7 +1027,10 @@ static bool write_outcomes(const char *path)
 
 struct stats {
 	size_t devices, connected, succeeded, failed, rejected, hung, unfinished;
+	size_t unfinished_report, unfinished_offline; /* unanswered final report, not connected */
 	uint64_t published, received, heartbeats, steady_heartbeats;
+	uint64_t throttled_shadow, throttled_jobs, throttled_heartbeats, throttled_unmatched;
+	uint64_t retries;
 	double elapsed_s, connect_all_s, cpu_s, heartbeat_s; /* connect_all_s < 0: never */
 };
 
@@ -937,8 +1052,11 @@ static void collect_stats(struct stats *st, int64_t elapsed_ms, int64_t connect_
 	for (i = S.lo; i < S.hi; i++) {
 		const char *last = last_status(&S.devs[i]);
 
-		if (until_jobs > 0 && !dev_done(&S.devs[i], until_jobs))
+		if (until_jobs > 0 && !dev_done(&S.devs[i], until_jobs)) {
 			st->unfinished++;
+			st->unfinished_report += S.devs[i].fsm.has_report;
+			st->unfinished_offline += !S.devs[i].is_connected;
+		}
 		if (last == NULL)
 			continue;
 		st->succeeded += strcmp(last, "SUCCEEDED") == 0;
@@ -952,6 +1070,11 @@ static void collect_stats(struct stats *st, int64_t elapsed_ms, int64_t connect_
 	st->received = S.received;
 	st->heartbeats = S.heartbeats;
 	st->steady_heartbeats = S.heartbeats - S.heartbeats_at_connect;
+	st->throttled_shadow = S.throttled_shadow;
+	st->throttled_jobs = S.throttled_jobs;
+	st->throttled_heartbeats = S.throttled_heartbeats;
+	st->throttled_unmatched = S.throttled_unmatched;
+	st->retries = S.retries;
 	st->elapsed_s = (double)elapsed_ms / 1000;
 	st->connect_all_s = connect_ms >= 0 ? (double)connect_ms / 1000 : -1;
 	st->heartbeat_s = connect_ms >= 0 ? st->elapsed_s - st->connect_all_s : st->elapsed_s;
@@ -963,13 +1086,21 @@ static void print_stats(const struct stats *st, bool is_bench)
 	printf("bellwether-sim: %zu devices, %zu connected, %.1f s, cpu %.1f s\n", st->devices,
 	       st->connected, st->elapsed_s, st->cpu_s);
 	printf("bellwether-sim: last job: %zu succeeded, %zu failed, %zu rejected, %zu hung; %zu "
-	       "unfinished\n",
-	       st->succeeded, st->failed, st->rejected, st->hung, st->unfinished);
+	       "unfinished (%zu awaiting the answer to their final report, %zu offline)\n",
+	       st->succeeded, st->failed, st->rejected, st->hung, st->unfinished,
+	       st->unfinished_report, st->unfinished_offline);
 	printf("bellwether-sim: mqtt published %" PRIu64 ", received %" PRIu64
 	       ", heartbeats %" PRIu64 "\n",
 	       st->published, st->received, st->heartbeats);
+	printf("bellwether-sim: throttled: shadow %" PRIu64 " (heartbeats %" PRIu64
+	       "), jobs %" PRIu64 "; retried %" PRIu64 ", left to the agent %" PRIu64 "\n",
+	       st->throttled_shadow, st->throttled_heartbeats, st->throttled_jobs, st->retries,
+	       st->throttled_unmatched);
 	if (!is_bench)
 		return;
+	printf("BENCH sim_throttled_shadow=%" PRIu64 "\n", st->throttled_shadow);
+	printf("BENCH sim_throttled_jobs=%" PRIu64 "\n", st->throttled_jobs);
+	printf("BENCH sim_retries=%" PRIu64 "\n", st->retries);
 	printf("BENCH sim_connected_devices=%zu\n", st->connected);
 	printf("BENCH sim_connect_all_s=%.2f\n", st->connect_all_s);
 	printf("BENCH sim_heartbeats_per_s=%.1f\n",
@@ -989,10 +1120,17 @@ static void add_stats(struct stats *sum, const struct stats *w)
 	sum->rejected += w->rejected;
 	sum->hung += w->hung;
 	sum->unfinished += w->unfinished;
+	sum->unfinished_report += w->unfinished_report;
+	sum->unfinished_offline += w->unfinished_offline;
 	sum->published += w->published;
 	sum->received += w->received;
 	sum->heartbeats += w->heartbeats;
 	sum->steady_heartbeats += w->steady_heartbeats;
+	sum->throttled_shadow += w->throttled_shadow;
+	sum->throttled_jobs += w->throttled_jobs;
+	sum->throttled_heartbeats += w->throttled_heartbeats;
+	sum->throttled_unmatched += w->throttled_unmatched;
+	sum->retries += w->retries;
 	if (w->elapsed_s > sum->elapsed_s)
 		sum->elapsed_s = w->elapsed_s;
 	if (w->connect_all_s < 0 || sum->connect_all_s < 0)
@@ -1040,8 +1178,20 @@ static void usage(FILE *f)
 		"  --outcomes FILE      write per-device outcomes as JSON at exit\n"
 		"  --bench              print BENCH lines (connected, heartbeats/s per core)\n"
 		"  --processes N        split the fleet over N worker processes, each one event loop\n"
-		"                       (default: as many as the fd limit needs; libmosquitto uses 3\n"
-		"                       descriptors per client)\n");
+		"                       (default: as many as the fd limit needs, at 1 descriptor per\n"
+		"                       device: usually one process)\n");
+}
+
+/* Descriptors one client costs: 1 when fdsave.h keeps libmosquitto from opening its socketpair. */
+static int probe_fds_per_client(void)
+{
+	struct mosquitto *m;
+
+	sim_fdsave_begin();
+	m = mosquitto_new(NULL, true, NULL);
+	sim_fdsave_end();
+	mosquitto_destroy(m);
+	return sim_fdsave_is_effective() ? 1 : 3;
 }
 
 static bool init_devices(void)
@@ -1085,7 +1235,8 @@ static void raise_fd_limit(void)
 		return;
 }
 
-/* Worker processes needed so each stays under the fd limit (3 per client + downloads). */
+/* Worker processes needed so each stays under the fd limit (1 or 3 per client, fdsave.h, plus
+ * up to 2000 downloads and a few for the process itself). */
 static size_t auto_processes(void)
 {
 	struct rlimit rl;
@@ -1093,7 +1244,7 @@ static size_t auto_processes(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
 		return 1;
-	per = rl.rlim_cur > 2300 ? (size_t)((rl.rlim_cur - 2300) / 3) : 1;
+	per = rl.rlim_cur > 2300 ? (size_t)((rl.rlim_cur - 2300) / (rlim_t)S.fds_per_client) : 1;
 	return (S.n + per - 1) / per;
 }
 
@@ -1210,6 +1361,7 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	mosquitto_lib_init();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	S.fds_per_client = probe_fds_per_client();
 	if (!init_devices()) {
 		fprintf(stderr, "bellwether-sim: out of memory\n");
 		goto out;
@@ -1373,6 +1525,7 @@ out:
 		}
 		agent_hash_cleanup(&d->hash);
 		agent_fsm_cleanup(&d->fsm);
+		sim_retry_clear(&d->retry);
 		json_decref(d->config);
 	}
 	free(S.devs);

@@ -576,7 +576,11 @@ START_TEST(one_things_messages_arrive_in_order)
 	ck_assert_int_eq(next_update, 100);
 	ck_assert_int_eq(other, 20);
 	ck_assert_int_eq(got.overflow, 0);
-	ck_assert_double_eq(metric(get_calls) - calls, 120); /* one observation per message */
+	/* one observation per message, made just after its handler returned */
+	for (int64_t deadline = now_ms() + WAIT_MS;
+	     metric(get_calls) - calls < 120 && now_ms() < deadline;)
+		sleep_ms(10);
+	ck_assert_double_eq(metric(get_calls) - calls, 120);
 }
 END_TEST
 
@@ -773,6 +777,64 @@ START_TEST(stop_with_queued_messages_finishes_running_handlers_only)
 }
 END_TEST
 
+START_TEST(full_queue_answers_requests_as_throttled_and_never_drops)
+{
+	struct mqtt_client_options o;
+	double throttled =
+		metric("bw_mqtt_requests_throttled_total{api=\"shadow\",reason=\"inbox_full\"}");
+	double waits = metric("bw_mqtt_inbox_waits_total");
+	double dropped = metric("bw_mqtt_messages_dropped_total{reason=\"queue_full\"}");
+	int handled, answered, streams = 0;
+	char payload[64];
+
+	/* streams have no throttling answer: they must wait for room, never be refused */
+	ck_assert_int_eq(mqtt_router_add(router, "$aws/things/+/streams/#", 1, on_one, &got),
+			 BW_OK);
+	broker_init(&broker, NULL, NULL);
+	o = client_opts(broker.port);
+	o.workers = 1;
+	o.queue_capacity = 1;
+	got.delay_ms = 100; /* the one worker is slow: its one-message queue is full at once */
+	start_client(&o);
+	raw_open(&dev, broker.port);
+	raw_subscribe(&dev, "$aws/things/slow/shadow/get/rejected");
+	for (int i = 0; i < 20; i++) {
+		int len = snprintf(payload, sizeof(payload), "{\"clientToken\":\"t%d\"}", i);
+
+		raw_publish(&dev, "$aws/things/slow/shadow/get", payload, (size_t)len);
+	}
+	for (int i = 0; i < 3; i++)
+		raw_publish(&dev, "$aws/things/slow/streams/s1/get/json", "{}", 2);
+	/* every get is either handled or answered 429, and every stream request is handled */
+	for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(20)) {
+		if (sink_count(&got) + sink_count(&dev.sink) >= 23)
+			break;
+	}
+	handled = sink_count(&got);
+	answered = sink_count(&dev.sink);
+	ck_assert_int_eq(handled + answered, 23);
+	ck_assert_int_gt(answered, 0);
+	for (int i = 0; i < handled; i++)
+		streams += strstr(got.msgs[i].topic, "/streams/") != NULL;
+	ck_assert_int_eq(streams, 3);
+	for (int i = 0; i < answered; i++) {
+		const struct copy *c = &dev.sink.msgs[i];
+
+		ck_assert_str_eq(c->topic, "$aws/things/slow/shadow/get/rejected");
+		ck_assert_ptr_nonnull(strstr(c->payload, "\"code\":429"));
+		ck_assert_ptr_nonnull(strstr(c->payload, "\"message\":\"Rate exceeded\""));
+		ck_assert_ptr_nonnull(strstr(c->payload, "\"clientToken\":\"t"));
+	}
+	ck_assert_double_eq(
+		metric("bw_mqtt_requests_throttled_total{api=\"shadow\",reason=\"inbox_full\"}") -
+			throttled,
+		answered);
+	ck_assert_double_gt(metric("bw_mqtt_inbox_waits_total") - waits, 0);
+	ck_assert_double_eq(metric("bw_mqtt_messages_dropped_total{reason=\"queue_full\"}"),
+			    dropped);
+}
+END_TEST
+
 START_TEST(start_rejects_bad_options_and_a_second_start)
 {
 	struct mqtt_client_options o;
@@ -814,6 +876,7 @@ static Suite *mqtt_client_suite(void)
 	tcase_add_test(tc, failed_subscription_is_not_ready_and_is_retried);
 	tcase_add_test(tc, oversized_payload_is_dropped_and_later_messages_still_arrive);
 	tcase_add_test(tc, stop_with_queued_messages_finishes_running_handlers_only);
+	tcase_add_test(tc, full_queue_answers_requests_as_throttled_and_never_drops);
 	tcase_add_test(tc, start_rejects_bad_options_and_a_second_start);
 	suite_add_tcase(s, tc);
 	return s;

@@ -39,10 +39,14 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "mqtt/inbox.h"
+#include "mqtt/throttle.h"
 
 #define LOOP_TIMEOUT_MS 100   /* how soon the network thread notices a stop request */
 #define STOP_FLUSH_MS 2000    /* bound on flushing queued packets + DISCONNECT at stop */
 #define WARN_INTERVAL_MS 1000 /* at most one drop warning per kind per interval */
+#define RECEIVE_MAXIMUM 10000 /* MQTT v5 Receive Maximum we announce (broker -> us in flight) */
+#define OUT_HIGH 5000	      /* publishes not yet acknowledged before publishers wait */
+#define OUT_WAIT_MS 5000      /* longest such wait; then the message is queued anyway */
 #define DEFAULT_RECONNECT_MIN_MS 100
 #define DEFAULT_RECONNECT_MAX_MS 10000
 #define DEFAULT_WORKERS 4
@@ -86,10 +90,20 @@ struct client {
 	struct ratelimit full_warn;
 	struct ratelimit large_warn;
 	struct ratelimit oom_warn;
+	struct ratelimit wait_warn;
+	int64_t gauge_at_ms; /* next update of bw_mqtt_publish_pending */
 };
 
 static pthread_mutex_t g_lifecycle = PTHREAD_MUTEX_INITIALIZER; /* serialises start and stop */
-static pthread_rwlock_t g_lock = PTHREAD_RWLOCK_INITIALIZER;	/* guards g_client for publishers */
+/* Outgoing back-pressure: publishes handed to libmosquitto and not yet written (QoS 0) or
+ * acknowledged (QoS 1). libmosquitto queues without bound; publishers other than the network
+ * thread wait while more than OUT_HIGH are pending, until half of them are done. */
+static atomic_long g_out_pending;
+static pthread_mutex_t g_out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_out_cond = PTHREAD_COND_INITIALIZER;
+static atomic_int g_out_waiters;
+static atomic_bool g_out_stopping; /* mqtt_client_stop() runs: nobody waits any more */
+static pthread_rwlock_t g_lock = PTHREAD_RWLOCK_INITIALIZER; /* guards g_client for publishers */
 static struct client *g_client;
 static atomic_bool g_has_session;
 static atomic_bool g_is_ready;
@@ -188,6 +202,46 @@ static void subscription_failed(struct client *c, struct mosquitto *mosq)
 	}
 }
 
+static void out_wake(void)
+{
+	pthread_mutex_lock(&g_out_lock);
+	pthread_cond_broadcast(&g_out_cond);
+	pthread_mutex_unlock(&g_out_lock);
+}
+
+/*
+ * Outgoing back-pressure (docs/ARCHITECTURE.md "Back-pressure"): a worker, the outbox pump or an
+ * HTTP thread that publishes while more than OUT_HIGH earlier publishes are still pending waits
+ * (at most OUT_WAIT_MS, only while the session is up) until half of them are done, so a broker
+ * slower than the handlers slows the handlers (whose queues then fill, and the network thread
+ * answers new requests as throttled) instead of growing a queue in libmosquitto, which also
+ * costs libmosquitto time per queued message on every acknowledgement (a queue of 100,000s
+ * stalls it). The network thread itself never waits: it is the one that drains.
+ */
+static void out_wait(struct client *c)
+{
+	struct timespec deadline;
+	double start;
+
+	if (atomic_load(&g_out_pending) <= OUT_HIGH || pthread_equal(pthread_self(), c->net_thread))
+		return;
+	start = (double)now_ms();
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += OUT_WAIT_MS / 1000;
+	atomic_fetch_add(&g_out_waiters, 1);
+	pthread_mutex_lock(&g_out_lock);
+	while (atomic_load(&g_out_pending) > OUT_HIGH / 2 && atomic_load(&g_has_session) &&
+	       !atomic_load(&g_out_stopping)) {
+		if (pthread_cond_timedwait(&g_out_cond, &g_out_lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&g_out_lock);
+	atomic_fetch_sub(&g_out_waiters, 1);
+	metrics_counter_add("bw_mqtt_publish_waits_total", NULL, 1);
+	metrics_counter_add("bw_mqtt_publish_wait_seconds_total", NULL,
+			    ((double)now_ms() - start) / 1000);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct client *c = obj;
@@ -198,6 +252,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		return;
 	}
 	c->has_session = true;
+	atomic_store(&g_out_pending, 0); /* a new session: what was pending is resent or gone */
 	c->session_start_ms = now_ms();
 	c->sessions++;
 	if (c->sessions > 1)
@@ -263,6 +318,60 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	c->disconnect_rc = rc; /* acted on when the loop returns */
 }
 
+/* A publish was written (QoS 0) or acknowledged (QoS 1). */
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	long cur = atomic_load(&g_out_pending);
+
+	(void)mosq;
+	(void)obj;
+	(void)mid;
+	while (cur > 0 && !atomic_compare_exchange_weak(&g_out_pending, &cur, cur - 1))
+		;
+	if (cur - 1 <= OUT_HIGH / 2 && atomic_load(&g_out_waiters) > 0)
+		out_wake();
+}
+
+/*
+ * Queue msg for the workers without ever dropping a device request (docs/ARCHITECTURE.md
+ * "Back-pressure"). When the worker's queue is full (BW_MQTT_QUEUE_CAPACITY messages or 8 MiB):
+ *   - a request with a throttling answer (Shadow 429, Jobs RequestThrottled: mqtt/throttle.h) is
+ *     answered at once, so the device retries later and this thread keeps reading: the broker's
+ *     queue for the server's session stays short however fast devices publish;
+ *   - anything else (file streams, unknown topics) waits until the worker makes room (pure
+ *     back-pressure: the broker holds what arrives meanwhile).
+ */
+static void enqueue(struct client *c, struct mqtt_message *msg)
+{
+	enum mqtt_inbox_push_result res;
+	double waited = 0;
+
+	res = mqtt_inbox_offer(c->inbox, msg, 0, NULL);
+	if (res == MQTT_INBOX_FULL) {
+		enum mqtt_throttle_api api = mqtt_throttle_answer(msg);
+		char labels[64];
+
+		if (api != MQTT_THROTTLE_NONE) {
+			snprintf(labels, sizeof(labels), "api=\"%s\",reason=\"inbox_full\"",
+				 mqtt_throttle_api_name(api));
+			metrics_counter_add("bw_mqtt_requests_throttled_total", labels, 1);
+			warn_limited(&c->full_warn, "mqtt_inbox_full_throttled", msg->topic,
+				     msg->payload_len);
+			mqtt_message_free(msg);
+			return;
+		}
+		warn_limited(&c->wait_warn, "mqtt_inbox_full_waiting", msg->topic,
+			     msg->payload_len);
+		res = mqtt_inbox_offer(c->inbox, msg, -1, &waited);
+		metrics_counter_add("bw_mqtt_inbox_waits_total", NULL, 1);
+		metrics_counter_add("bw_mqtt_inbox_wait_seconds_total", NULL, waited);
+	}
+	if (res == MQTT_INBOX_CLOSED) {
+		drop("reason=\"shutdown\"");
+		mqtt_message_free(msg);
+	}
+}
+
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m,
 		       const mosquitto_property *props)
 {
@@ -295,17 +404,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		free(name);
 		free(value);
 	}
-	switch (mqtt_inbox_push(c->inbox, msg)) {
-	case MQTT_INBOX_PUSHED:
-		break;
-	case MQTT_INBOX_FULL:
-		drop("reason=\"queue_full\"");
-		warn_limited(&c->full_warn, "queue_full", m->topic, len);
-		break;
-	case MQTT_INBOX_CLOSED:
-		drop("reason=\"shutdown\"");
-		break;
-	}
+	enqueue(c, msg);
 }
 
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
@@ -336,6 +435,7 @@ static void connection_ended(struct client *c, int rc, int err)
 	if (c->has_session) {
 		c->has_session = false;
 		atomic_store(&g_has_session, false);
+		out_wake(); /* waiting publishers give up: no session */
 		set_ready(false);
 		log_warn("mqtt", "mqtt_disconnected", LOG_I("rc", rc), LOG_S("reason", reason),
 			 LOG_S("errno", etext), LOG_I("retry_in_ms", delay), LOG_END);
@@ -385,6 +485,11 @@ static void *net_main(void *arg)
 		errno = 0;
 		rc = mosquitto_loop(c->mosq, LOOP_TIMEOUT_MS, 1);
 		err = errno;
+		if (now_ms() >= c->gauge_at_ms) {
+			c->gauge_at_ms = now_ms() + 1000;
+			metrics_gauge_set("bw_mqtt_publish_pending", NULL,
+					  (double)atomic_load(&g_out_pending));
+		}
 		if (rc != MOSQ_ERR_SUCCESS) {
 			has_socket = false;
 			connection_ended(c, rc, err);
@@ -441,7 +546,29 @@ static void describe_metrics(void)
 	metrics_describe("bw_mqtt_publish_failures_total", "counter",
 			 "MQTT publishes refused (not connected, invalid, too large)");
 	metrics_describe("bw_mqtt_messages_dropped_total", "counter",
-			 "Received MQTT messages dropped, by reason");
+			 "Received MQTT messages dropped, by reason (too_large, oom, no_route, "
+			 "shutdown; a full queue never drops)");
+	metrics_describe(
+		"bw_mqtt_requests_throttled_total", "counter",
+		"Device requests answered as throttled (Shadow 429, Jobs RequestThrottled) "
+		"instead of being handled, by API and reason");
+	metrics_describe("bw_mqtt_throttle_publish_failures_total", "counter",
+			 "Throttling answers that could not be handed to the broker connection");
+	metrics_describe(
+		"bw_mqtt_publish_pending", "gauge",
+		"Publishes handed to the broker connection and not yet acknowledged (QoS 1) "
+		"or written (QoS 0), sampled every second");
+	metrics_describe("bw_mqtt_publish_waits_total", "counter",
+			 "Publishes that waited because too many earlier ones were not yet "
+			 "acknowledged by the broker");
+	metrics_describe("bw_mqtt_publish_wait_seconds_total", "counter",
+			 "Seconds publishers spent waiting for the broker to acknowledge earlier "
+			 "publishes");
+	metrics_describe("bw_mqtt_inbox_waits_total", "counter",
+			 "Messages without a throttling answer for which the MQTT network thread "
+			 "waited for room in a full worker queue");
+	metrics_describe("bw_mqtt_inbox_wait_seconds_total", "counter",
+			 "Seconds the MQTT network thread spent waiting for room in worker queues");
 	metrics_describe("bw_mqtt_connected", "gauge",
 			 "1 when connected to the broker with every subscription granted");
 	metrics_describe("bw_mqtt_reconnects_total", "counter",
@@ -487,8 +614,12 @@ static int client_setup(struct client *c, const struct mqtt_client_options *opts
 	c->mosq = mosquitto_new(opts->client_id, true, c);
 	if (!c->mosq)
 		return BW_ERR_INTERNAL;
+	/* RECEIVE_MAXIMUM: how many QoS 1 messages the broker may have in flight to us. We
+	 * acknowledge on receipt and queue (or answer) at once, so a small window only makes the
+	 * broker queue our messages on its side, where its per-client limit may drop them. */
 	if (mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
 	    mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1) ||
+	    mosquitto_int_option(c->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, RECEIVE_MAXIMUM) ||
 	    mosquitto_threaded_set(c->mosq, true))
 		return BW_ERR_INTERNAL;
 	if ((user || opts->password) &&
@@ -496,6 +627,7 @@ static int client_setup(struct client *c, const struct mqtt_client_options *opts
 		return BW_ERR_INTERNAL;
 	mosquitto_connect_callback_set(c->mosq, on_connect);
 	mosquitto_disconnect_callback_set(c->mosq, on_disconnect);
+	mosquitto_publish_callback_set(c->mosq, on_publish);
 	mosquitto_subscribe_callback_set(c->mosq, on_subscribe);
 	mosquitto_message_v5_callback_set(c->mosq, on_message);
 	mosquitto_log_callback_set(c->mosq, on_log);
@@ -523,6 +655,8 @@ int mqtt_client_start(const struct mqtt_client_options *opts, const struct mqtt_
 	}
 	ignore_sigpipe();
 	describe_metrics();
+	atomic_store(&g_out_stopping, false);
+	atomic_store(&g_out_pending, 0);
 	set_ready(false);
 	atomic_store(&g_has_session, false);
 
@@ -607,11 +741,18 @@ int mqtt_client_publish(const char *topic, const void *payload, size_t len, int 
 	}
 	pthread_rwlock_rdlock(&g_lock);
 	/* without a session libmosquitto would queue QoS 1 messages without bound */
-	if (!g_client || !atomic_load(&g_has_session))
+	if (!g_client || !atomic_load(&g_has_session)) {
 		ret = BW_ERR_UNAVAILABLE;
-	else
+	} else {
+		out_wait(g_client);
+		/* counted first: the network thread may write (and count down) a QoS 0 message
+		 * before mosquitto_publish_v5() returns */
+		atomic_fetch_add(&g_out_pending, 1);
 		ret = publish_result(mosquitto_publish_v5(g_client->mosq, NULL, topic, (int)len,
 							  payload, qos, retain, NULL));
+		if (ret != BW_OK)
+			atomic_fetch_sub(&g_out_pending, 1);
+	}
 	pthread_rwlock_unlock(&g_lock);
 out:
 	if (ret == BW_OK)
@@ -651,11 +792,16 @@ int mqtt_client_publish_to(const char *client_id, const char *topic, const void 
 		goto out;
 	}
 	pthread_rwlock_rdlock(&g_lock);
-	if (!g_client || !atomic_load(&g_has_session))
+	if (!g_client || !atomic_load(&g_has_session)) {
 		ret = BW_ERR_UNAVAILABLE;
-	else
+	} else {
+		out_wait(g_client);
+		atomic_fetch_add(&g_out_pending, 1); /* first: see mqtt_client_publish() */
 		ret = publish_result(mosquitto_publish_v5(g_client->mosq, NULL, internal, (int)len,
 							  payload, qos, false, props));
+		if (ret != BW_OK)
+			atomic_fetch_sub(&g_out_pending, 1);
+	}
 	pthread_rwlock_unlock(&g_lock);
 out:
 	mosquitto_property_free_all(&props);
@@ -675,6 +821,8 @@ void mqtt_client_stop(void)
 	c = g_client;
 	if (!c)
 		goto out;
+	atomic_store(&g_out_stopping, true);
+	out_wake();
 	/* 1. workers finish their batches; their publishes are still accepted */
 	mqtt_inbox_stop(c->inbox);
 	/* 2. no publisher is inside libmosquitto once we hold the write lock */

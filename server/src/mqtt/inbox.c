@@ -1,5 +1,6 @@
 #include "mqtt/inbox.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,7 +17,9 @@
 
 struct shard {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;	    /* a message was queued, or stop */
+	pthread_cond_t space;	    /* the worker took messages off the queue, or stop */
+	unsigned waiters;	    /* pushers waiting on space */
 	struct mqtt_message **ring; /* cap slots; count queued from head */
 	size_t cap;
 	size_t head;
@@ -70,6 +73,20 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The space condition waits on CLOCK_MONOTONIC (timed waits must not jump with the wall clock). */
+static bool init_space_cond(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	bool ok;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return false;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	ok = pthread_cond_init(cond, &attr) == 0;
+	pthread_condattr_destroy(&attr);
+	return ok;
+}
+
 /* Hands a popped batch to the router, one dispatch call at a time, timing each call. */
 static void run_batch(struct mqtt_inbox *inbox, struct mqtt_message **owned, size_t n)
 {
@@ -121,6 +138,8 @@ static void *worker_main(void *arg)
 			sh->bytes -= mqtt_message_size(batch[n]);
 			n++;
 		}
+		if (sh->waiters > 0)
+			pthread_cond_broadcast(&sh->space);
 		pthread_mutex_unlock(&sh->lock);
 		run_batch(sh->inbox, batch, n);
 	}
@@ -181,6 +200,12 @@ struct mqtt_inbox *mqtt_inbox_new(const struct mqtt_router *router, unsigned wor
 		inbox->nshards++;
 		pthread_mutex_init(&sh->lock, NULL);
 		pthread_cond_init(&sh->cond, NULL);
+		if (!init_space_cond(&sh->space)) {
+			pthread_cond_destroy(&sh->cond);
+			pthread_mutex_destroy(&sh->lock);
+			inbox->nshards--;
+			goto fail;
+		}
 		sh->inbox = inbox;
 		sh->index = i;
 		sh->cap = capacity;
@@ -206,27 +231,78 @@ fail:
 	return NULL;
 }
 
-enum mqtt_inbox_push_result mqtt_inbox_push(struct mqtt_inbox *inbox, struct mqtt_message *msg)
+static bool has_room(const struct mqtt_inbox *inbox, const struct shard *sh, size_t size)
+{
+	return sh->count < sh->cap &&
+	       (sh->count == 0 || inbox->max_bytes == 0 || sh->bytes + size <= inbox->max_bytes);
+}
+
+/* now + ms on CLOCK_MONOTONIC (the clock of the space condition). */
+static struct timespec deadline_after(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+enum mqtt_inbox_push_result mqtt_inbox_offer(struct mqtt_inbox *inbox, struct mqtt_message *msg,
+					     int wait_ms, double *waited_s)
 {
 	struct shard *sh = &inbox->shards[mqtt_inbox_shard(msg->topic, inbox->nshards)];
 	size_t size = mqtt_message_size(msg);
 	enum mqtt_inbox_push_result res = MQTT_INBOX_PUSHED;
+	struct timespec deadline = { 0, 0 };
+	double start = 0;
+	bool has_waited = false;
 
 	pthread_mutex_lock(&sh->lock);
+	while (!sh->is_stopping && !has_room(inbox, sh, size) && wait_ms != 0) {
+		int rc;
+
+		if (!has_waited) {
+			has_waited = true;
+			start = now_s();
+			if (wait_ms > 0)
+				deadline = deadline_after((unsigned)wait_ms);
+		}
+		sh->waiters++;
+		if (wait_ms > 0)
+			rc = pthread_cond_timedwait(&sh->space, &sh->lock, &deadline);
+		else
+			rc = pthread_cond_wait(&sh->space, &sh->lock); /* stop broadcasts space */
+		sh->waiters--;
+		if (rc == ETIMEDOUT)
+			break;
+	}
 	if (sh->is_stopping) {
 		res = MQTT_INBOX_CLOSED;
-	} else if (sh->count == sh->cap ||
-		   (sh->count > 0 && inbox->max_bytes > 0 && sh->bytes + size > inbox->max_bytes)) {
+	} else if (!has_room(inbox, sh, size)) {
 		res = MQTT_INBOX_FULL;
 	} else {
 		sh->ring[(sh->head + sh->count) % sh->cap] = msg;
 		sh->count++;
 		sh->bytes += size;
-		msg = NULL;
 		pthread_cond_signal(&sh->cond);
 	}
 	pthread_mutex_unlock(&sh->lock);
-	mqtt_message_free(msg);
+	if (waited_s)
+		*waited_s = has_waited ? now_s() - start : 0;
+	return res;
+}
+
+enum mqtt_inbox_push_result mqtt_inbox_push(struct mqtt_inbox *inbox, struct mqtt_message *msg)
+{
+	enum mqtt_inbox_push_result res = mqtt_inbox_offer(inbox, msg, 0, NULL);
+
+	if (res != MQTT_INBOX_PUSHED)
+		mqtt_message_free(msg);
 	return res;
 }
 
@@ -243,6 +319,7 @@ void mqtt_inbox_stop(struct mqtt_inbox *inbox)
 		pthread_mutex_lock(&sh->lock);
 		sh->is_stopping = true;
 		pthread_cond_broadcast(&sh->cond);
+		pthread_cond_broadcast(&sh->space);
 		pthread_mutex_unlock(&sh->lock);
 	}
 	for (unsigned i = 0; i < inbox->nshards; i++) {
@@ -276,6 +353,7 @@ void mqtt_inbox_free(struct mqtt_inbox *inbox)
 		struct shard *sh = &inbox->shards[i];
 
 		free(sh->ring);
+		pthread_cond_destroy(&sh->space);
 		pthread_cond_destroy(&sh->cond);
 		pthread_mutex_destroy(&sh->lock);
 	}

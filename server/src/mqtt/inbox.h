@@ -1,8 +1,9 @@
 /* MQTT inbox: bounded per-worker queues of received messages and the worker threads that drain
  * them through the router. Messages are sharded by thing name, so one thing's messages are
- * handled in arrival order by one worker. Counts drops (queue full is counted by the caller,
- * which logs it; shutdown and unrouted drops here) in bw_mqtt_messages_dropped_total and handler
- * time in bw_mqtt_handler_duration_seconds{filter}. */
+ * handled in arrival order by one worker. A full queue is the caller's decision (wait for room,
+ * answer the request as throttled: mqtt/client.c); this module counts only shutdown and unrouted
+ * drops in bw_mqtt_messages_dropped_total, and handler time in
+ * bw_mqtt_handler_duration_seconds{filter}. */
 #ifndef BW_MQTT_INBOX_H
 #define BW_MQTT_INBOX_H
 
@@ -28,12 +29,19 @@ struct mqtt_inbox;
 struct mqtt_inbox *mqtt_inbox_new(const struct mqtt_router *router, unsigned workers,
 				  size_t capacity, size_t max_bytes);
 
-/* Queue msg on the worker chosen by mqtt_inbox_shard(). Takes ownership of msg in every case:
- * on FULL or CLOSED the message is freed (the caller counts and logs the drop). Never blocks on
- * handlers: safe on the libmosquitto network thread. */
+/* Queue msg on the worker chosen by mqtt_inbox_shard(), waiting for room when that queue is full:
+ * wait_ms 0 = not at all, > 0 = at most that long, < 0 = until there is room or the inbox stops
+ * (back-pressure). Takes ownership of msg only on PUSHED; on FULL or CLOSED the caller still owns
+ * it (to answer it or count it). *waited_s (may be NULL) receives the time spent waiting. Never
+ * waits on anything but the worker taking messages off its queue. */
+enum mqtt_inbox_push_result mqtt_inbox_offer(struct mqtt_inbox *inbox, struct mqtt_message *msg,
+					     int wait_ms, double *waited_s);
+
+/* mqtt_inbox_offer() without waiting that takes ownership of msg in every case: on FULL or
+ * CLOSED the message is freed (the caller counts the drop). */
 enum mqtt_inbox_push_result mqtt_inbox_push(struct mqtt_inbox *inbox, struct mqtt_message *msg);
 
-/* Stop accepting messages, let each worker finish the batch it is handling, join the workers,
+/* Stop accepting messages (waiting offers return CLOSED), let each worker finish the batch it is handling, join the workers,
  * then free the messages still queued, counting them as dropped (reason "shutdown"). Idempotent.
  * Must not be called from a handler. */
 void mqtt_inbox_stop(struct mqtt_inbox *inbox);

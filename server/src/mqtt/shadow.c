@@ -848,7 +848,7 @@ static void on_messages(const struct mqtt_message *const *msgs, size_t count, vo
 {
 	struct mqtt_shadow_request *reqs = calloc(count, sizeof(*reqs));
 	struct shadow_topic *topics = calloc(count, sizeof(*topics));
-	size_t n = 0;
+	size_t n = 0, throttled = 0;
 	(void)arg;
 
 	if (!reqs || !topics) {
@@ -872,13 +872,18 @@ static void on_messages(const struct mqtt_message *const *msgs, size_t count, vo
 		r->source = MQTT_SHADOW_SOURCE_MQTT;
 		n++;
 	}
-	/* more than MQTT_SHADOW_MAX_IN_FLIGHT requests of one thing queued together: 429 */
+	/* more than MQTT_SHADOW_MAX_IN_FLIGHT requests of one thing queued together: 429 (the
+	 * same answer as for a request the full inbox could not take, mqtt/throttle.h) */
 	for (size_t i = 0; i < n; i++) {
 		size_t before = 0;
 		for (size_t k = 0; k < i && before <= MQTT_SHADOW_MAX_IN_FLIGHT; k++)
 			before += strcmp(reqs[k].thing, reqs[i].thing) == 0;
 		reqs[i].is_throttled = before >= MQTT_SHADOW_MAX_IN_FLIGHT;
+		throttled += reqs[i].is_throttled;
 	}
+	if (throttled > 0)
+		metrics_counter_add("bw_mqtt_requests_throttled_total",
+				    "api=\"shadow\",reason=\"in_flight\"", (double)throttled);
 	mqtt_shadow_run(reqs, n, NULL, NULL);
 	for (size_t i = 0; i < n; i++)
 		mqtt_shadow_request_cleanup(&reqs[i]);
