@@ -7,6 +7,8 @@
 #   4. a revert job to the known-safe release is accepted; the same downgrade without the revert
 #      flag is REJECTED
 #   5. bellwether-agent (the daemon, file-backed slots) updates itself end to end
+#   6. the other failure modes: reject, download corruption, self-test failure, slow links with
+#      network flaps, crash loop (visible in the shadow's health), hang (server TIMED_OUT)
 # Needs test.env (tests/harness/stack.sh) and the Jobs engine: exits 77 (skipped) when
 # POST /api/v1/jobs is not routed (404). Ends with "N passed, M failed".
 set -uo pipefail
@@ -198,6 +200,117 @@ if job "rev-$uniq" "$P4" 10 1.0.0 1 true && job "dwn-$uniq" "$P5" 10 1.0.0 1 fal
 	if [ "$b" = 10 ]; then ok "plain downgrade REJECTED on 10 devices"; else bad "downgrade: REJECTED $b"; fi
 else
 	bad "revert runs: $(tail -3 "$W/rev.log" "$W/dwn.log" 2>/dev/null)"
+fi
+
+# --- 6. every other failure mode of the simulator: the device stays safe, the server knows ---
+# one_failure NAME FAILURES_JSON: 10 devices on 1.0.0 take a 2.0.0 job with that failure rate 1
+one_failure() {
+	local p="$1$uniq-"
+	register "$p" 10 1.0.0
+	job "$1-$uniq" "$p" 10 2.0.0 1 false && sim "$1" "$(scenario "$p" 10 1.0.0 "$2")"
+}
+server_count() { # server_count JOB STATUS: executions of JOB in STATUS on the server
+	api GET "/api/v1/jobs/$1" | jq -r --arg s "$2" '.counts[($s | ascii_downcase)] // 0'
+}
+on_old_slot() { jq '[.[] | select(.version == "1.0.0" and .slot == "A")] | length' "$1"; }
+
+if one_failure rej '{"reject": 1}'; then
+	n="$(count_status "$W/rej.outcomes.json" REJECTED)"
+	s="$(server_count "rej-$uniq" REJECTED)"
+	if [ "$n" = 10 ] && [ "$s" = 10 ] && [ "$(on_old_slot "$W/rej.outcomes.json")" = 10 ]; then
+		ok "reject: 10 REJECTED (server agrees), all still on 1.0.0"
+	else
+		bad "reject: REJECTED $n, server $s"
+	fi
+else
+	bad "reject run: $(tail -3 "$W/rej.log" 2>/dev/null)"
+fi
+
+if one_failure cor '{"corrupt": 1}'; then
+	n="$(count_status "$W/cor.outcomes.json" FAILED)"
+	r="$(jq -r '.[0].jobs[-1].reason' "$W/cor.outcomes.json")"
+	if [ "$n" = 10 ] && [ "$(on_old_slot "$W/cor.outcomes.json")" = 10 ] &&
+		[ "$(server_count "cor-$uniq" FAILED)" = 10 ] && grep -qi "sha" <<<"$r"; then
+		ok "download corruption: 10 FAILED before install, still on 1.0.0 slot A ($r)"
+	else
+		bad "corruption: FAILED $n, reason '$r'"
+	fi
+else
+	bad "corruption run: $(tail -3 "$W/cor.log" 2>/dev/null)"
+fi
+
+if one_failure stf '{"self_test_failure": 1}'; then
+	n="$(count_status "$W/stf.outcomes.json" FAILED)"
+	if [ "$n" = 10 ] && [ "$(on_old_slot "$W/stf.outcomes.json")" = 10 ]; then
+		ok "self-test failure: 10 rolled back to 1.0.0 slot A and FAILED"
+	else
+		bad "self-test failure: FAILED $n, on 1.0.0 $(on_old_slot "$W/stf.outcomes.json")"
+	fi
+else
+	bad "self-test failure run: $(tail -3 "$W/stf.log" 2>/dev/null)"
+fi
+
+# slow links and network flaps: downloads resume, every device still gets there
+if one_failure flp '{"flaps_per_hour": 3000, "link_bytes_per_s": 8000}'; then
+	n="$(count_status "$W/flp.outcomes.json" SUCCEEDED)"
+	if [ "$n" = 10 ] && [ "$(server_count "flp-$uniq" SUCCEEDED)" = 10 ]; then
+		ok "slow links with network flaps: 10 SUCCEEDED"
+	else
+		bad "flaps: SUCCEEDED $n (log: $(tail -2 "$W/flp.log"))"
+	fi
+else
+	bad "flaps run: $(tail -3 "$W/flp.log" 2>/dev/null)"
+fi
+
+# crash loop after the update: SUCCEEDED, then the crash count the shadow shows keeps rising
+P6="crl$uniq-"
+register "$P6" 5 1.0.0
+if job "crl-$uniq" "$P6" 5 2.0.0 1 false; then
+	scenario "$P6" 5 1.0.0 '{"crash_loop": 1}' | jq '.health_interval_ms = 10000' >"$W/crl.scenario.json"
+	timeout 60 "$SIM" "$W/crl.scenario.json" --api "$U" --token "$BW_TEST_ADMIN_TOKEN" 		--trust-list "$W/trust.json" --duration 12 --outcomes "$W/crl.outcomes.json" 		>"$W/crl.log" 2>&1
+	n="$(count_status "$W/crl.outcomes.json" SUCCEEDED)"
+	cc="$(api GET "/api/v1/things/${P6}000000/shadows/~classic" |
+		jq -r '.state.reported.health.crash_count // 0')"
+	if [ "$n" = 5 ] && [ "${cc:-0}" -ge 2 ]; then
+		ok "crash loop: job SUCCEEDED, shadow health.crash_count rising ($cc)"
+	else
+		bad "crash loop: SUCCEEDED $n, crash_count '$cc'"
+	fi
+else
+	bad "crash loop job"
+fi
+
+# hang: IN_PROGRESS, then silence; the server's in-progress timeout ends it as TIMED_OUT
+P7="hng$uniq-"
+register "$P7" 5 1.0.0
+targets="$(jq -n --arg p "$P7" '[range(0; 5) | {type: "thing", name: ($p + ("00000" + tostring))}]')"
+if api POST /api/v1/jobs "$(jq -n --arg id "hng-$uniq" --argjson t "$targets" 	--argjson doc "$(document 2.0.0 1 false)" 	'{job_id: $id, targets: $t, document: $doc,
+	  timeout_config: {in_progress_timeout_in_minutes: 1}}')" >/dev/null; then
+	scenario "$P7" 5 1.0.0 '{"hang": 1}' >"$W/hng.scenario.json"
+	timeout 60 "$SIM" "$W/hng.scenario.json" --api "$U" --token "$BW_TEST_ADMIN_TOKEN" 		--trust-list "$W/trust.json" --duration 5 --outcomes "$W/hng.outcomes.json" 		>"$W/hng.log" 2>&1
+	h="$(jq '[.[] | select(.state == "HUNG" or .jobs[-1].status == "HUNG")] | length' "$W/hng.outcomes.json")"
+	ip="$(server_count "hng-$uniq" IN_PROGRESS)"
+	# a minute is the shortest AWS timeout: move the deadline instead of waiting for it
+	if [ -n "${BW_TEST_PG_DSN:-}" ] && command -v psql >/dev/null; then
+		psql "$BW_TEST_PG_DSN" -qAtc "UPDATE job_executions e SET in_progress_deadline = now()
+			FROM jobs j WHERE j.id = e.job_pk AND j.job_id = 'hng-$uniq'" >/dev/null
+		to=0
+		for _ in $(seq 1 50); do
+			to="$(server_count "hng-$uniq" TIMED_OUT)"
+			[ "$to" = 5 ] && break
+			sleep 0.2
+		done
+		if [ "$ip" = 5 ] && [ "$to" = 5 ] && [ "$(on_old_slot "$W/hng.outcomes.json")" = 5 ]; then
+			ok "hang: 5 IN_PROGRESS then TIMED_OUT by the server, devices still on 1.0.0 ($h hung)"
+		else
+			bad "hang: in progress $ip, timed out $to, hung $h"
+		fi
+	else
+		echo "     hang: psql or BW_TEST_PG_DSN missing, timeout step not checked"
+		if [ "$ip" = 5 ]; then ok "hang: 5 IN_PROGRESS"; else bad "hang: in progress $ip"; fi
+	fi
+else
+	bad "hang job"
 fi
 
 # --- 5. the daemon with file-backed slots ---
