@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 #include <mosquitto.h>
 
+#include "../lib/http_client.h"
 #include "../lib/mqtt_device.h"
 #include "../lib/pgtest.h"
 #include "../lib/testenv.h"
@@ -305,6 +306,17 @@ START_TEST(start_next_update_and_events)
 	ck_assert_str_eq(str(j, "clientToken", NULL), "n");
 	json_decref(j);
 	mqtt_device_free(d);
+
+	/* the updates above are in the latency histogram (receipt to reply, queue wait included) */
+	struct http_resp r;
+	ck_assert_int_eq(http_call(&r, "GET", NULL, NULL, "/metrics"), 0);
+	ck_assert_int_eq(r.status, 200);
+	const char *c = strstr(r.body, "\nbw_jobs_update_duration_seconds_count{op=\"update\"} ");
+	ck_assert_msg(c && strtod(strchr(c + 1, ' ') + 1, NULL) >= 2,
+		      "no bw_jobs_update_duration_seconds_count for updates");
+	c = strstr(r.body, "\nbw_jobs_update_duration_seconds_count{op=\"start_next\"} ");
+	ck_assert_msg(c != NULL, "no bw_jobs_update_duration_seconds_count for start-next");
+	http_resp_cleanup(&r);
 }
 END_TEST
 

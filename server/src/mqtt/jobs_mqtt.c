@@ -16,8 +16,8 @@ static void describe_metrics(void)
 {
 	metrics_describe(
 		"bw_jobs_update_duration_seconds", "histogram",
-		"Jobs start-next / update latency over MQTT: from the start of the request's "
-		"batch to its reply being handed to the broker");
+		"Jobs start-next / update latency over MQTT: from the server receiving the request "
+		"(queue wait included) to its reply being handed to the broker");
 	metrics_describe("bw_jobs_publish_failures_total", "counter",
 			 "Jobs replies that could not be handed to the broker");
 }
@@ -94,10 +94,12 @@ static void handle_chunk(const struct mqtt_message *const *msgs, size_t count)
 			      src[k]->client_id[0] ? src[k]->client_id : reqs[k].topic.thing,
 			      &reqs[k], src[k]->qos ? 1 : 0);
 		if (kind == JOBS_TOPICS_UPDATE || kind == JOBS_TOPICS_START_NEXT)
-			metrics_histogram_observe("bw_jobs_update_duration_seconds",
-						  kind == JOBS_TOPICS_UPDATE ? "op=\"update\""
-									     : "op=\"start_next\"",
-						  mono_s() - start);
+			metrics_histogram_observe(
+				"bw_jobs_update_duration_seconds",
+				kind == JOBS_TOPICS_UPDATE ? "op=\"update\"" : "op=\"start_next\"",
+				mono_s() - (src[k]->received_s > 0 && src[k]->received_s <= start
+						    ? src[k]->received_s
+						    : start));
 		mqtt_jobs_request_cleanup(&reqs[k]);
 	}
 }

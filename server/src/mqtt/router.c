@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SHARE_PREFIX "$share/"
 
@@ -307,6 +308,7 @@ struct mqtt_message *mqtt_message_new(const char *topic, const void *payload, si
 				      int qos, bool retain)
 {
 	struct mqtt_message *msg;
+	struct timespec now;
 	size_t topic_len;
 	char *p;
 
@@ -333,6 +335,8 @@ struct mqtt_message *mqtt_message_new(const char *topic, const void *payload, si
 	msg->qos = qos;
 	msg->retain = retain;
 	msg->client_id[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	msg->received_s = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 	return msg;
 }
 

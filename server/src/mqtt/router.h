@@ -27,6 +27,9 @@ struct mqtt_message {
 	 * mosquitto-plugin/bellwether_plugin.h); "" when absent or longer than 128 bytes, in
 	 * which case handlers fall back to the thing name of the topic. */
 	char client_id[129];
+	/* CLOCK_MONOTONIC seconds when the server received it (mqtt_message_new); 0 = unknown.
+	 * Latency metrics count from here, so they include the time spent queued. */
+	double received_s;
 };
 
 /* Handles one message. Runs on an MQTT worker thread; the message is valid only during the call. */
