@@ -723,7 +723,11 @@ static void fleet_make(struct fleet *f)
 	for (int i = 0; i < 6; i++) {
 		json_t *body;
 
-		snprintf(f->n[i], sizeof(f->n[i]), "%s-%d", f->prefix, i);
+		char prefix[sizeof(f->prefix)];
+
+		/* a local copy: gcc -Wrestrict cannot tell two fields of *f apart */
+		memcpy(prefix, f->prefix, sizeof(prefix));
+		snprintf(f->n[i], sizeof(f->n[i]), "%s-%d", prefix, i);
 		body = json_pack("{s:s, s:s, s:{s:s}}", "name", f->n[i], "hardware_type",
 				 spec[i].own_hw ? f->hw : "other-hw", "attributes", "site",
 				 spec[i].site);

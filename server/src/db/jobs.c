@@ -205,25 +205,6 @@ out:
 	return st;
 }
 
-int db_jobs_emit_many(struct db *db, int64_t job_pk, const char *thing_ids, int64_t count,
-		      int64_t now_s)
-{
-	bool is_big = count >= DB_JOBS_BIG_FANOUT;
-	enum db_status st;
-	int n;
-
-	/* The events statement joins per-thing sets; with many things the planner's nested
-	 * loops over them grow with the square of the count, hash joins stay linear. */
-	if (is_big && (st = db_exec(db, "SET LOCAL enable_nestloop = off", 0, NULL, NULL)) < 0)
-		return st;
-	n = thing_ids ? db_job_events_emit(db, thing_ids, now_s)
-		      : db_job_events_emit_for_job(db, job_pk, now_s);
-	if (is_big && n >= 0 &&
-	    (st = db_exec(db, "SET LOCAL enable_nestloop = on", 0, NULL, NULL)) < 0)
-		return st;
-	return n;
-}
-
 static enum db_status notify_scheduler(struct db *db, const char *what)
 {
 	const char *params[] = { what };
@@ -354,8 +335,9 @@ enum db_status db_jobs_create(struct db *db, const struct db_job_new *in,
 		}
 		out->released = db_jobs_ms(db_rows_get(rows, 0, 0));
 		if (out->released > 0) {
-			int ev = db_jobs_emit_many(db, out->job_pk, NULL, out->released,
-						   in->now_ms / 1000);
+			/* one fan-out outbox row for every thing whose only pending job this is */
+			int ev =
+				db_job_events_emit_fanout(db, out->job_pk, NULL, in->now_ms / 1000);
 			if (ev < 0) {
 				st = (enum db_status)ev;
 				goto out;

@@ -227,15 +227,6 @@ enum db_status db_jobs_stream_load(struct db *db, const char *stream_id, int *ve
 				   char **description, struct db_stream_file *files, size_t cap,
 				   size_t *n);
 
-/* Things from which on an events emission runs with hash joins (see db_jobs_emit_many). */
-#define DB_JOBS_BIG_FANOUT 500
-
-/* db_job_events_emit (thing_ids: array literal) or, with thing_ids NULL,
- * db_job_events_emit_for_job, for about count things: large emissions run with nested loops
- * disabled for that statement. Returns what the wrapped function returns. */
-int db_jobs_emit_many(struct db *db, int64_t job_pk, const char *thing_ids, int64_t count,
-		      int64_t now_s);
-
 /* Milliseconds since the epoch from the database's text rendering used here ("" / NULL -> 0). */
 int64_t db_jobs_ms(const char *text);
 

@@ -108,6 +108,7 @@ void db_outbox_rows_free(struct outbox_row *rows, int n)
 		free(rows[i].topic);
 		free(rows[i].payload);
 		free(rows[i].target_client);
+		free(rows[i].fanout_messages);
 	}
 	free(rows);
 }
@@ -123,11 +124,11 @@ int db_outbox_fetch(struct db *db, int max, struct outbox_row **out)
 	*out = NULL;
 	snprintf(lim, sizeof(lim), "%d", max);
 	const char *params[] = { lim };
-	st = db_exec(db,
-		     "SELECT id, topic, encode(payload, 'hex'), qos, target_client, presign FROM"
-		     " mqtt_outbox"
-		     " ORDER BY id LIMIT $1::int",
-		     1, params, &rows);
+	st = db_exec(
+		db,
+		"SELECT id, topic, encode(payload, 'hex'), qos, target_client, presign,"
+		" fanout_messages::text, fanout_done FROM mqtt_outbox ORDER BY id LIMIT $1::int",
+		1, params, &rows);
 	if (st < 0)
 		return st;
 	if (st == DB_NONE)
@@ -147,8 +148,12 @@ int db_outbox_fetch(struct db *db, int max, struct outbox_row **out)
 		r[n].presign = strcmp(db_rows_get(rows, n, 5), "t") == 0;
 		if (db_rows_get(rows, n, 4))
 			r[n].target_client = strdup(db_rows_get(rows, n, 4));
+		if (db_rows_get(rows, n, 6))
+			r[n].fanout_messages = strdup(db_rows_get(rows, n, 6));
+		r[n].fanout_done = strtoll(db_rows_get(rows, n, 7), NULL, 10);
 		if (!r[n].topic || !r[n].payload ||
-		    (db_rows_get(rows, n, 4) && !r[n].target_client)) {
+		    (db_rows_get(rows, n, 4) && !r[n].target_client) ||
+		    (db_rows_get(rows, n, 6) && !r[n].fanout_messages)) {
 			db_outbox_rows_free(r, n + 1);
 			r = NULL;
 			n = DB_HARD;
@@ -185,6 +190,67 @@ enum db_status db_outbox_delete(struct db *db, const int64_t *ids, int n)
 	st = db_exec(db, "DELETE FROM mqtt_outbox WHERE id = ANY($1::bigint[])", 1, params, NULL);
 	buf_cleanup(&arr);
 	return st;
+}
+
+/* From the first remaining range of the row's set on (gaps before it are skipped), up to its
+ * upper end, through things_pkey; membership is computed per row, not filtered, so the planner
+ * keeps the ordered index scan with its LIMIT whatever it guesses about the set. */
+static const char fanout_things_sql[] =
+	"WITH o AS MATERIALIZED (SELECT fanout_things AS mr FROM mqtt_outbox WHERE id = $1::bigint),"
+	" b AS MATERIALIZED (SELECT min(greatest(lower(r), $2::bigint + 1)) AS lo,"
+	"  max(upper(r)) AS hi FROM o, unnest(o.mr) r WHERE upper(r) > $2::bigint + 1)"
+	" SELECT t.id, t.name, t.id <@ o.mr FROM o, things t WHERE t.id >= (SELECT lo FROM b)"
+	" AND t.id < (SELECT hi FROM b) ORDER BY t.id LIMIT $3::int";
+
+enum db_status db_outbox_fanout_things(struct db *db, int64_t outbox_id, int64_t after, int max,
+				       struct outbox_thing **things, int *n, int64_t *scanned_to)
+{
+	char id[24], a[24], lim[16];
+	const char *params[] = { id, a, lim };
+	struct db_rows *rows = NULL;
+	enum db_status st;
+	int k = 0;
+
+	*things = NULL;
+	*n = 0;
+	*scanned_to = after;
+	snprintf(id, sizeof(id), "%lld", (long long)outbox_id);
+	snprintf(a, sizeof(a), "%lld", (long long)after);
+	snprintf(lim, sizeof(lim), "%d", max);
+	st = db_exec_static(db, fanout_things_sql, 3, params, &rows);
+	if (st <= 0)
+		goto out;
+	*things = calloc((size_t)rows->nrows, sizeof(**things));
+	if (!*things) {
+		st = DB_HARD;
+		goto out;
+	}
+	for (int i = 0; i < rows->nrows; i++) {
+		*scanned_to = strtoll(db_rows_get(rows, i, 0), NULL, 10);
+		if (strcmp(db_rows_get(rows, i, 2), "t") != 0)
+			continue;
+		(*things)[k].id = *scanned_to;
+		snprintf((*things)[k].name, sizeof((*things)[k].name), "%s",
+			 db_rows_get(rows, i, 1));
+		k++;
+	}
+	*n = k;
+	st = DB_ONE;
+out:
+	db_rows_free(rows);
+	return st;
+}
+
+enum db_status db_outbox_fanout_progress(struct db *db, int64_t outbox_id, int64_t done)
+{
+	char id[24], d[24];
+	const char *params[] = { id, d };
+
+	snprintf(id, sizeof(id), "%lld", (long long)outbox_id);
+	snprintf(d, sizeof(d), "%lld", (long long)done);
+	return db_exec_static(
+		db, "UPDATE mqtt_outbox SET fanout_done = $2::bigint WHERE id = $1::bigint", 2,
+		params, NULL);
 }
 
 enum db_status db_outbox_pending(struct db *db, int64_t *count)

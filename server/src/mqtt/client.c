@@ -45,8 +45,10 @@
 #define STOP_FLUSH_MS 2000    /* bound on flushing queued packets + DISCONNECT at stop */
 #define WARN_INTERVAL_MS 1000 /* at most one drop warning per kind per interval */
 #define RECEIVE_MAXIMUM 10000 /* MQTT v5 Receive Maximum we announce (broker -> us in flight) */
-#define OUT_HIGH 5000	      /* publishes not yet acknowledged before publishers wait */
-#define OUT_WAIT_MS 5000      /* longest such wait; then the message is queued anyway */
+/* Publishes not yet acknowledged before publishers wait. libmosquitto 2.0 walks its message
+ * list on every PUBACK: 1000 gave 21k events/s in the fan-out pump, 5000 only 6k. */
+#define OUT_HIGH 1000
+#define OUT_WAIT_MS 5000 /* longest such wait; then the message is queued anyway */
 #define DEFAULT_RECONNECT_MIN_MS 100
 #define DEFAULT_RECONNECT_MAX_MS 10000
 #define DEFAULT_WORKERS 4

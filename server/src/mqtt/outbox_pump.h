@@ -1,7 +1,12 @@
 /* Outbox pump: publishes committed mqtt_outbox rows (db/outbox.h) in id order, QoS as stored,
  * never retained, and deletes each row once the broker client has taken it. One pump acts at a
  * time across instances (Postgres advisory lock), so per-key order holds cluster-wide. Delivery
- * is at least once: a crash between publish and delete republishes the row. */
+ * is at least once: a crash between publish and delete republishes the row.
+ *
+ * Fan-out rows (migrations/0006_jobs_fanout.sql) are expanded in place: their things are read
+ * in id order in chunks, each thing gets the row's messages in template order, and the row's
+ * progress is saved after every chunk, so a restart republishes at most one chunk. Rows after a
+ * fan-out row wait until it is done, which keeps the order per thing. */
 #ifndef BW_MQTT_OUTBOX_PUMP_H
 #define BW_MQTT_OUTBOX_PUMP_H
 
