@@ -1,4 +1,4 @@
-/* Versioned job templates (migrations/0008): every change adds an immutable version; the
+/* Versioned job templates (migrations/0007): every change adds an immutable version; the
  * job_templates row holds the latest, which the AWS control plane sees. */
 #ifndef BW_DB_JOB_TEMPLATES_H
 #define BW_DB_JOB_TEMPLATES_H
