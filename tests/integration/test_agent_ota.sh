@@ -11,50 +11,16 @@
 # Needs test.env (tests/harness/stack.sh). Ends with "N passed, M failed".
 set -uo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD="${BUILD:-build/debug}"
-AGENT="$ROOT/$BUILD/bellwether-agent"
-
-if [ -z "${BW_TEST_URL:-}" ] && [ -n "${BW_TEST_ENV_FILE:-}" ] && [ -f "$BW_TEST_ENV_FILE" ]; then
-	# shellcheck source=/dev/null
-	. "$BW_TEST_ENV_FILE"
-fi
-if [ -z "${BW_TEST_URL:-}" ] || [ -z "${BW_TEST_ADMIN_TOKEN:-}" ]; then
-	echo "test_agent_ota: no running bellwetherd (BW_TEST_URL unset); skipped"
-	exit 77
-fi
-for tool in curl jq; do
-	command -v "$tool" >/dev/null || { echo "test_agent_ota: $tool missing; skipped"; exit 77; }
-done
-[ -x "$AGENT" ] || { echo "test_agent_ota: $AGENT not built; skipped"; exit 77; }
-
-U="$BW_TEST_URL"
-AUTH="Authorization: Bearer $BW_TEST_ADMIN_TOKEN"
-W="$(mktemp -d /tmp/bw-agent-ota.XXXXXX)"
-AGENT_PID=""
+# shellcheck source=../lib/agent-test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/agent-test.sh"
+agenttest_init test_agent_ota
 cleanup() {
 	[ -z "$AGENT_PID" ] || kill "$AGENT_PID" 2>/dev/null || true
 	[ "${KEEP_TEST_DIR:-0}" = 1 ] || rm -rf "$W"
 }
 trap cleanup EXIT
-pass=0
-fail=0
-uniq="$(date +%s)$$"
 HW="ota-board-$uniq"
 
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-api() { # api METHOD PATH [JSON] -> body on stdout; fails on HTTP >= 400
-	if [ $# -ge 3 ]; then
-		curl -sf -X "$1" -H "$AUTH" -H 'Content-Type: application/json' -d "$3" "$U$2"
-	else
-		curl -sf -X "$1" -H "$AUTH" "$U$2"
-	fi
-}
-code_of() { # code_of METHOD PATH JSON -> HTTP status; body in $W/last.json
-	curl -s -o "$W/last.json" -w '%{http_code}' -X "$1" -H "$AUTH" \
-		-H 'Content-Type: application/json' -d "$3" "$U$2"
-}
 
 # release VERSION SECVER -> $W/rel-VERSION/{fw.bin,rid}
 release() {
@@ -95,17 +61,7 @@ start_agent() {
 	return 1
 }
 
-wait_agent() {
-	wait "$AGENT_PID"
-	local rc=$?
-	AGENT_PID=""
-	return "$rc"
-}
 
-exec_status() { # exec_status JOB THING
-	api GET "/api/v1/jobs/$1/executions" |
-		jq -r --arg t "$2" '[.items[] | select(.thing == $t) | .status][0] // empty'
-}
 
 register() { # register THING VERSION
 	api POST /api/v1/things/bulk "{\"things\":[{\"name\":\"$1\",\"hardware_type\":\"$HW\",\"firmware_version\":\"$2\"}],\"on_conflict\":\"skip\"}" >/dev/null

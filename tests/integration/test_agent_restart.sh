@@ -13,27 +13,9 @@
 # "N passed, M failed".
 set -uo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD="${BUILD:-build/debug}"
-AGENT="$ROOT/$BUILD/bellwether-agent"
-
-if [ -z "${BW_TEST_URL:-}" ] && [ -n "${BW_TEST_ENV_FILE:-}" ] && [ -f "$BW_TEST_ENV_FILE" ]; then
-	# shellcheck source=/dev/null
-	. "$BW_TEST_ENV_FILE"
-fi
-if [ -z "${BW_TEST_URL:-}" ] || [ -z "${BW_TEST_ADMIN_TOKEN:-}" ] || [ -z "${BW_TEST_STACK:-}" ]; then
-	echo "test_agent_restart: no running stack (test.env); skipped"
-	exit 77
-fi
-for tool in curl jq; do
-	command -v "$tool" >/dev/null || { echo "test_agent_restart: $tool missing; skipped"; exit 77; }
-done
-[ -x "$AGENT" ] || { echo "test_agent_restart: $AGENT not built; skipped"; exit 77; }
-
-U="$BW_TEST_URL"
-AUTH="Authorization: Bearer $BW_TEST_ADMIN_TOKEN"
-W="$(mktemp -d /tmp/bw-agent-restart.XXXXXX)"
-AGENT_PID=""
+# shellcheck source=../lib/agent-test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/agent-test.sh"
+agenttest_init test_agent_restart BW_TEST_STACK
 # HTTP: 8 MiB at 1 MiB/s; MQTT streams: 1 MiB at 64 KiB/s (4 KiB blocks): ~8 and ~16 s
 HTTP_SIZE=8388608
 HTTP_RATE=1048576
@@ -50,20 +32,8 @@ cleanup() {
 	[ "${KEEP_TEST_DIR:-0}" = 1 ] || rm -rf "$W"
 }
 trap cleanup EXIT
-pass=0
-fail=0
-uniq="$(date +%s)$$"
 HW="rst-board-$uniq"
 
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-api() {
-	if [ $# -ge 3 ]; then
-		curl -sf -X "$1" -H "$AUTH" -H 'Content-Type: application/json' -d "$3" "$U$2"
-	else
-		curl -sf -X "$1" -H "$AUTH" "$U$2"
-	fi
-}
 wait_ready() { # wait_ready SECONDS: /readyz 200 (database and broker connection up)
 	local end=$((SECONDS + $1))
 	until [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/readyz")" = 200 ]; do
@@ -127,16 +97,7 @@ start_agent() { # start_agent THING SLOTDIR LOG [extra args]; waits for the MQTT
 	return 1
 }
 
-wait_agent() {
-	wait "$AGENT_PID"
-	local rc=$?
-	AGENT_PID=""
-	return "$rc"
-}
 
-exec_status() { # exec_status JOB THING
-	api GET "/api/v1/jobs/$1/executions" | jq -r --arg t "$2" '[.items[] | select(.thing == $t) | .status][0] // empty'
-}
 
 active_slot() { jq -r '.active_slot // .slot // .current // empty' "$1/bootstate.json" 2>/dev/null; }
 
