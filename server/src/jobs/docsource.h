@@ -26,7 +26,7 @@
 #include "jobs/errors.h"
 
 #define JOBS_DOCSOURCE_URL_MAX JOBS_DOCUMENT_SOURCE_MAX /* characters (spec 3.10); ASCII here */
-#define JOBS_DOCSOURCE_BUCKET_MAX 63   /* S3 bucket name */
+#define JOBS_DOCSOURCE_BUCKET_MAX 63			/* S3 bucket name */
 #define JOBS_DOCSOURCE_KEY_MAX 1024    /* S3 object key, bytes after percent-decoding */
 #define JOBS_DOCSOURCE_SEGMENTS_MAX 64 /* our bound on the key's path depth */
 
