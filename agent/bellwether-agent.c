@@ -769,7 +769,8 @@ static void feed(struct agent_event *ev)
 
 static void apply_delta(json_t *delta)
 {
-	char topic[AGENT_TOPIC_MAX], *report, *text;
+	struct agent_actions acts = { 0 };
+	char *report, *text;
 	int is_oom;
 
 	report = agent_config_apply(A.config, delta, &is_oom);
@@ -781,14 +782,16 @@ static void apply_delta(json_t *delta)
 	else
 		logf_("config_applied", "%s", report);
 	free(text);
-	agent_proto_shadow_topic(A.o.thing, "update", topic, sizeof(topic));
-	publish(topic, report, 1);
+	/* the FSM adds a clientToken and sends it again after a 429 */
+	agent_fsm_config_report(&A.fsm, report, now_ms(), &acts);
+	run_actions(&acts);
+	agent_actions_clear(&acts);
 	free(report);
 }
 
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
-	char topics[8][AGENT_TOPIC_MAX], *subs[8], topic[AGENT_TOPIC_MAX];
+	char topics[AGENT_PROTO_SUBSCRIPTIONS][AGENT_TOPIC_MAX], *subs[AGENT_PROTO_SUBSCRIPTIONS];
 	struct agent_event ev = { .type = AGENT_EV_CONNECTED };
 	size_t n, i;
 
@@ -797,7 +800,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 		logf_("connect_refused", "%s", mosquitto_connack_string(rc));
 		return;
 	}
-	n = agent_proto_subscriptions(A.o.thing, topics, 8);
+	n = agent_proto_subscriptions(A.o.thing, topics, AGENT_PROTO_SUBSCRIPTIONS);
 	for (i = 0; i < n; i++)
 		subs[i] = topics[i];
 	mosquitto_subscribe_multiple(m, NULL, (int)n, subs, 1, 0, NULL);
@@ -805,9 +808,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 	A.backoff_ms = 0;
 	logf_("connected", "%s:%d as %s", A.o.host, A.o.port, A.o.thing);
 	ev.now_ms = now_ms();
-	feed(&ev);
-	agent_proto_shadow_topic(A.o.thing, "get", topic, sizeof(topic));
-	publish(topic, "{}", 1);
+	feed(&ev);	      /* also asks for the shadow (get), for a delta missed while away */
 	if (A.is_streaming) { /* clean session: subscribe again, ask again for what is missing */
 		agent_stream_pause(&A.stream);
 		stream_subscribe();

@@ -37,6 +37,41 @@ void agent_options_default(struct agent_options *o)
 	o->download_backoff_ms = 1000;
 	o->download_attempts = 8;
 	o->report_retry_ms = 30000;
+	o->throttle_backoff_ms = 2000;
+	o->throttle_backoff_max_ms = 60000;
+}
+
+int64_t agent_backoff_ms(int64_t base_ms, int64_t max_ms, unsigned attempt, uint64_t rnd)
+{
+	int64_t d = base_ms > 0 ? base_ms : 1, half;
+	unsigned i;
+
+	if (max_ms < d)
+		max_ms = d;
+	for (i = 1; i < attempt && d < max_ms; i++)
+		d *= 2;
+	if (d > max_ms)
+		d = max_ms;
+	half = d / 2;
+	return d - half + (int64_t)(rnd % (uint64_t)(half + 1)); /* within [d/2, d] */
+}
+
+static uint64_t rng_next(struct agent_fsm *fsm)
+{
+	uint64_t x = fsm->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	fsm->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* The next resend time after the n-th throttled answer in a row. */
+static int64_t throttle_at(struct agent_fsm *fsm, unsigned n, int64_t now_ms)
+{
+	return now_ms + agent_backoff_ms(fsm->opt.throttle_backoff_ms,
+					 fsm->opt.throttle_backoff_max_ms, n, rng_next(fsm));
 }
 
 void agent_actions_clear(struct agent_actions *out)
@@ -109,7 +144,89 @@ static void query(struct agent_fsm *fsm, int64_t now_ms, struct agent_actions *o
 	jobs_topic(fsm, "$next/get", topic, sizeof(topic));
 	publish(out, topic, req != NULL ? json_dumps(req, JSON_COMPACT) : NULL, 1);
 	json_decref(req);
+	memcpy(fsm->query_token, token, sizeof(fsm->query_token));
 	fsm->query_sent_ms = now_ms;
+	fsm->query_retry_at_ms = 0;
+}
+
+/* $next/get (or start-next) was refused: when throttled, ask again after a growing backoff
+ * instead of waiting for query_retry_ms. */
+static void on_query_rejected(struct agent_fsm *fsm, const struct agent_event *ev)
+{
+	if (strcmp(ev->code, "RequestThrottled") != 0)
+		return;
+	if (ev->client_token[0] != '\0' && fsm->query_token[0] != '\0' &&
+	    strcmp(ev->client_token, fsm->query_token) != 0)
+		return; /* an older query's answer: the newer one is still pending */
+	fsm->query_throttled++;
+	fsm->query_retry_at_ms = throttle_at(fsm, fsm->query_throttled, ev->now_ms);
+}
+
+static void kept_clear(struct agent_kept *k)
+{
+	free(k->payload);
+	memset(k, 0, sizeof(*k));
+}
+
+/*
+ * Keeps payload (a JSON object text, taken; NULL = OOM) as request k with a fresh clientToken
+ * and publishes it on topic. The old kept request is replaced.
+ */
+static void kept_send_new(struct agent_fsm *fsm, struct agent_kept *k, const char *topic,
+			  char *payload, struct agent_actions *out)
+{
+	json_t *o = payload != NULL ? json_loads(payload, 0, NULL) : NULL;
+	char token[65];
+
+	free(payload);
+	kept_clear(k);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		out->is_oom = true;
+		return;
+	}
+	next_token(fsm, token, sizeof(token));
+	if (json_object_set_new(o, "clientToken", json_string(token)) == 0)
+		k->payload = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (k->payload == NULL) {
+		out->is_oom = true;
+		return;
+	}
+	memcpy(k->token, token, sizeof(k->token));
+	publish(out, topic, dup_str(k->payload), 1);
+}
+
+/* A shadow rejection for k: a 429 schedules the same payload again after a backoff; any other
+ * code ends it. Returns true if the answer was k's. */
+static bool kept_rejected(struct agent_fsm *fsm, struct agent_kept *k, const struct agent_event *ev)
+{
+	if (k->payload == NULL || ev->client_token[0] == '\0' ||
+	    strcmp(ev->client_token, k->token) != 0)
+		return false;
+	if (strcmp(ev->code, "429") != 0) {
+		kept_clear(k);
+		return true;
+	}
+	k->throttled++;
+	k->retry_at_ms = throttle_at(fsm, k->throttled, ev->now_ms);
+	return true;
+}
+
+/* Publishes k again on topic if its backoff has passed. */
+static void kept_tick(struct agent_fsm *fsm, struct agent_kept *k, const char *topic,
+		      int64_t now_ms, struct agent_actions *out)
+{
+	if (k->payload == NULL || k->retry_at_ms == 0 || now_ms < k->retry_at_ms ||
+	    !fsm->is_connected)
+		return;
+	k->retry_at_ms = 0;
+	publish(out, topic, dup_str(k->payload), 1);
+}
+
+static void shadow_topic(const struct agent_fsm *fsm, const char *op, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "$aws/things/%s/shadow/%s", fsm->dev.thing, op);
 }
 
 /* Builds an UpdateJobExecution payload; details is taken. Writes the token used into tok. */
@@ -163,6 +280,8 @@ static void clear_report(struct agent_fsm *fsm)
 	fsm->has_report = false;
 	fsm->report_job[0] = '\0';
 	fsm->report_token[0] = '\0';
+	fsm->report_throttled = 0;
+	fsm->report_retry_at_ms = 0;
 }
 
 static void drop_job(struct agent_fsm *fsm)
@@ -173,6 +292,7 @@ static void drop_job(struct agent_fsm *fsm)
 	fsm->bytes_done = 0;
 	fsm->use_mqtt = false;
 	fsm->attempts = 0;
+	fsm->attempt_from = 0;
 	fsm->retry_at_ms = 0;
 }
 
@@ -361,6 +481,8 @@ static void on_execution(struct agent_fsm *fsm, const struct agent_execution *ex
 			 struct agent_actions *out)
 {
 	fsm->query_sent_ms = 0;
+	fsm->query_throttled = 0;
+	fsm->query_retry_at_ms = 0;
 	if (!ex->is_present) {
 		if (fsm->state == AGENT_DOWNLOADING || fsm->state == AGENT_VERIFYING ||
 		    fsm->state == AGENT_INSTALLING) {
@@ -443,6 +565,11 @@ static void on_download_done(struct agent_fsm *fsm, const struct agent_event *ev
 		push(out, AGENT_ACT_VERIFY);
 		return;
 	}
+	/* an attempt that got bytes shows the link works: a flap is not a strike against the
+	 * download, only attempts in a row that bring nothing are */
+	if (fsm->bytes_done > fsm->attempt_from)
+		fsm->attempts = 0;
+	fsm->attempt_from = fsm->bytes_done;
 	if (ev->is_retryable && ++fsm->attempts < fsm->opt.download_attempts) {
 		backoff = fsm->opt.download_backoff_ms;
 		for (i = 1; i < fsm->attempts && backoff < 60000; i++)
@@ -495,6 +622,10 @@ static void send_active(struct agent_fsm *fsm, struct agent_actions *out)
 
 	if (!fsm->need_active_report || !fsm->is_connected)
 		return;
+	if (fsm->persist.stage != AGENT_PENDING_BOOT || fsm->persist.job_id[0] == '\0') {
+		fsm->need_active_report = false; /* the update already ended: nothing is active */
+		return;
+	}
 	details = json_pack("{s:s,s:s,s:s}", "step", "self_test", "self_test", "active",
 			    "updatedBy", fsm->persist.prev_version);
 	if (details == NULL) {
@@ -511,8 +642,8 @@ static void send_firmware_report(struct agent_fsm *fsm, struct agent_actions *ou
 
 	if (!fsm->need_firmware_report || !fsm->is_connected)
 		return;
-	snprintf(topic, sizeof(topic), "$aws/things/%s/shadow/update", fsm->dev.thing);
-	publish(out, topic, agent_fsm_firmware_report(fsm), 1);
+	shadow_topic(fsm, "update", topic, sizeof(topic));
+	kept_send_new(fsm, &fsm->fw_report, topic, agent_fsm_firmware_report(fsm), out);
 	fsm->need_firmware_report = false;
 }
 
@@ -526,6 +657,9 @@ static void confirm(struct agent_fsm *fsm, int64_t now_ms, struct agent_actions 
 		snprintf(fsm->dev.version, sizeof(fsm->dev.version), "%s", p.target_version);
 	fsm->dev.security_version = p.target_security_version;
 	fsm->dev.is_trial_boot = false;
+	/* confirmed before the session came up: the "active" report is moot now, and persist
+	 * (its job id) is cleared below; SUCCEEDED says it all */
+	fsm->need_active_report = false;
 	memset(&fsm->persist, 0, sizeof(fsm->persist));
 	push(out, AGENT_ACT_PERSIST);
 	fsm->need_firmware_report = true;
@@ -537,11 +671,13 @@ static void confirm(struct agent_fsm *fsm, int64_t now_ms, struct agent_actions 
 
 static void on_tick(struct agent_fsm *fsm, int64_t now_ms, struct agent_actions *out)
 {
+	char topic[AGENT_TOPIC_MAX];
 	struct agent_action *a;
 
 	if (fsm->state == AGENT_DOWNLOADING && fsm->retry_at_ms != 0 &&
 	    now_ms >= fsm->retry_at_ms) {
 		fsm->retry_at_ms = 0;
+		fsm->attempt_from = fsm->bytes_done;
 		a = push(out, AGENT_ACT_DOWNLOAD);
 		if (a != NULL) {
 			a->offset = fsm->bytes_done;
@@ -550,11 +686,25 @@ static void on_tick(struct agent_fsm *fsm, int64_t now_ms, struct agent_actions 
 	}
 	if (fsm->state == AGENT_CONFIRMING && now_ms >= fsm->confirm_at_ms)
 		confirm(fsm, now_ms, out);
-	if (fsm->state == AGENT_IDLE && fsm->query_sent_ms != 0 &&
-	    now_ms - fsm->query_sent_ms >= fsm->opt.query_retry_ms)
+	/* after a throttled answer the backoff decides, but never later than the regular repeat
+	 * (query_retry_ms, report_retry_ms): that bounds the backoff under a sustained overload */
+	if (fsm->is_connected &&
+	    ((fsm->query_retry_at_ms != 0 && now_ms >= fsm->query_retry_at_ms &&
+	      (fsm->state == AGENT_IDLE || fsm->state == AGENT_DOWNLOADING)) ||
+	     (fsm->state == AGENT_IDLE && fsm->query_sent_ms != 0 &&
+	      now_ms - fsm->query_sent_ms >= fsm->opt.query_retry_ms)))
 		query(fsm, now_ms, out);
-	if (fsm->has_report && now_ms - fsm->report_sent_ms >= fsm->opt.report_retry_ms)
+	if (fsm->has_report && fsm->is_connected &&
+	    ((fsm->report_retry_at_ms != 0 && now_ms >= fsm->report_retry_at_ms) ||
+	     now_ms - fsm->report_sent_ms >= fsm->opt.report_retry_ms)) {
+		fsm->report_retry_at_ms = 0;
 		send_report(fsm, now_ms, out);
+	}
+	shadow_topic(fsm, "update", topic, sizeof(topic));
+	kept_tick(fsm, &fsm->fw_report, topic, now_ms, out);
+	kept_tick(fsm, &fsm->cfg_report, topic, now_ms, out);
+	shadow_topic(fsm, "get", topic, sizeof(topic));
+	kept_tick(fsm, &fsm->shadow_get, topic, now_ms, out);
 }
 
 static void on_update_reply(struct agent_fsm *fsm, const struct agent_event *ev,
@@ -563,6 +713,13 @@ static void on_update_reply(struct agent_fsm *fsm, const struct agent_event *ev,
 	bool is_report = fsm->has_report && ev->client_token[0] != '\0' &&
 			 strcmp(ev->client_token, fsm->report_token) == 0;
 
+	if (is_report && ev->type == AGENT_EV_UPDATE_REJECTED &&
+	    strcmp(ev->code, "RequestThrottled") == 0) {
+		/* not an answer: the server's inbox was full. Keep the report, send it again */
+		fsm->report_throttled++;
+		fsm->report_retry_at_ms = throttle_at(fsm, fsm->report_throttled, ev->now_ms);
+		return;
+	}
 	if (is_report) {
 		clear_report(fsm);
 		if (fsm->state == AGENT_REPORTING)
@@ -601,10 +758,19 @@ static void update_wake(struct agent_fsm *fsm)
 		CONSIDER(fsm->retry_at_ms);
 	if (fsm->state == AGENT_CONFIRMING)
 		CONSIDER(fsm->confirm_at_ms);
+	if (fsm->is_connected && (fsm->state == AGENT_IDLE || fsm->state == AGENT_DOWNLOADING))
+		CONSIDER(fsm->query_retry_at_ms);
 	if (fsm->state == AGENT_IDLE && fsm->query_sent_ms != 0)
 		CONSIDER(fsm->query_sent_ms + fsm->opt.query_retry_ms);
-	if (fsm->has_report && fsm->is_connected)
+	if (fsm->has_report && fsm->is_connected) {
+		CONSIDER(fsm->report_retry_at_ms);
 		CONSIDER(fsm->report_sent_ms + fsm->opt.report_retry_ms);
+	}
+	if (fsm->is_connected) {
+		CONSIDER(fsm->fw_report.payload != NULL ? fsm->fw_report.retry_at_ms : 0);
+		CONSIDER(fsm->cfg_report.payload != NULL ? fsm->cfg_report.retry_at_ms : 0);
+		CONSIDER(fsm->shadow_get.payload != NULL ? fsm->shadow_get.retry_at_ms : 0);
+	}
 #undef CONSIDER
 	fsm->wake_ms = w;
 }
@@ -612,21 +778,35 @@ static void update_wake(struct agent_fsm *fsm)
 void agent_fsm_handle(struct agent_fsm *fsm, const struct agent_event *ev,
 		      struct agent_actions *out)
 {
-	char reason[AGENT_REASON_MAX + 1];
+	char reason[AGENT_REASON_MAX + 1], topic[AGENT_TOPIC_MAX];
 
 	switch (ev->type) {
 	case AGENT_EV_CONNECTED:
 		fsm->is_connected = true;
 		send_firmware_report(fsm, out);
 		send_active(fsm, out);
-		if (fsm->has_report)
-			send_report(fsm, ev->now_ms, out);
-		else if (fsm->state == AGENT_IDLE || fsm->state == AGENT_DOWNLOADING)
+		if (fsm->has_report) {
+			if (fsm->report_retry_at_ms == 0) /* else: backing off, on_tick sends it */
+				send_report(fsm, ev->now_ms, out);
+		} else if ((fsm->state == AGENT_IDLE || fsm->state == AGENT_DOWNLOADING) &&
+			   fsm->query_retry_at_ms == 0) {
 			query(fsm, ev->now_ms, out); /* also learns about a cancel while away */
+		}
+		if (fsm->shadow_get.retry_at_ms == 0) { /* the config delta missed while away */
+			shadow_topic(fsm, "get", topic, sizeof(topic));
+			kept_send_new(fsm, &fsm->shadow_get, topic, strdup("{}"), out);
+		}
 		break;
 	case AGENT_EV_DISCONNECTED:
 		fsm->is_connected = false;
 		fsm->query_sent_ms = 0;
+		break;
+	case AGENT_EV_QUERY_REJECTED:
+		on_query_rejected(fsm, ev);
+		break;
+	case AGENT_EV_SHADOW_REJECTED:
+		if (!kept_rejected(fsm, ev->is_shadow_get ? &fsm->shadow_get : &fsm->fw_report, ev))
+			kept_rejected(fsm, &fsm->cfg_report, ev);
 		break;
 	case AGENT_EV_EXECUTION:
 		if (ev->execution != NULL)
@@ -679,6 +859,42 @@ void agent_fsm_handle(struct agent_fsm *fsm, const struct agent_event *ev,
 	update_wake(fsm);
 }
 
+/* A jitter seed that differs between devices and boots (FNV-1a of the thing name). */
+static uint64_t seed_of(const struct agent_device *dev, int64_t now_ms)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const char *c;
+
+	for (c = dev->thing; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	h ^= (uint64_t)now_ms * 0x9E3779B97F4A7C15ULL ^ dev->boot_count;
+	return h != 0 ? h : 0x9E3779B97F4A7C15ULL;
+}
+
+void agent_fsm_config_report(struct agent_fsm *fsm, const char *report, int64_t now_ms,
+			     struct agent_actions *out)
+{
+	char topic[AGENT_TOPIC_MAX];
+
+	(void)now_ms;
+	if (!fsm->is_connected)
+		return; /* the shadow get after the reconnect brings the delta back */
+	shadow_topic(fsm, "update", topic, sizeof(topic));
+	kept_send_new(fsm, &fsm->cfg_report, topic, dup_str(report), out);
+	update_wake(fsm);
+}
+
+bool agent_fsm_owns_token(const struct agent_fsm *fsm, const char *token)
+{
+	if (token == NULL || token[0] == '\0')
+		return false;
+	return (fsm->has_report && strcmp(token, fsm->report_token) == 0) ||
+	       strcmp(token, fsm->query_token) == 0 ||
+	       (fsm->fw_report.payload != NULL && strcmp(token, fsm->fw_report.token) == 0) ||
+	       (fsm->cfg_report.payload != NULL && strcmp(token, fsm->cfg_report.token) == 0) ||
+	       (fsm->shadow_get.payload != NULL && strcmp(token, fsm->shadow_get.token) == 0);
+}
+
 void agent_fsm_boot(struct agent_fsm *fsm, const struct agent_options *opt,
 		    const struct agent_device *dev, const struct agent_persist *persist,
 		    int64_t now_ms, struct agent_actions *out)
@@ -692,6 +908,7 @@ void agent_fsm_boot(struct agent_fsm *fsm, const struct agent_options *opt,
 	fsm->persist = p;
 	fsm->state = AGENT_IDLE;
 	fsm->need_firmware_report = true;
+	fsm->rng = seed_of(dev, now_ms);
 	if (p.stage == AGENT_PENDING_BOOT && dev->running_slot == p.new_slot &&
 	    dev->is_trial_boot) {
 		fsm->state = AGENT_TESTING;
@@ -720,6 +937,9 @@ void agent_fsm_cleanup(struct agent_fsm *fsm)
 	agent_doc_cleanup(&fsm->doc);
 	free(fsm->report_payload);
 	fsm->report_payload = NULL;
+	kept_clear(&fsm->fw_report);
+	kept_clear(&fsm->cfg_report);
+	kept_clear(&fsm->shadow_get);
 }
 
 char *agent_fsm_firmware_report(const struct agent_fsm *fsm)

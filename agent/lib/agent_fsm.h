@@ -13,7 +13,9 @@
  *     +------------- self-test failed -> rollback + reboot -> FAILED "self-test failed"
  *
  * Terminal reports are kept until the server answers them (accepted or rejected) and are
- * repeated on every reconnect, so a broker or server restart loses none.
+ * repeated on every reconnect, so a broker or server restart loses none. A throttled answer
+ * (Jobs RequestThrottled, Shadow 429) is not an answer: the request goes out again after a
+ * growing jittered backoff, never later than the regular repeat.
  */
 #ifndef BW_AGENT_FSM_H
 #define BW_AGENT_FSM_H
@@ -80,6 +82,8 @@ enum agent_event_type {
 	AGENT_EV_EXECUTION,	  /* $next/get/accepted, notify-next, start-next/accepted */
 	AGENT_EV_UPDATE_ACCEPTED, /* P/{job}/update/accepted */
 	AGENT_EV_UPDATE_REJECTED, /* P/{job}/update/rejected */
+	AGENT_EV_QUERY_REJECTED,  /* $next/get/rejected, start-next/rejected (code, token) */
+	AGENT_EV_SHADOW_REJECTED, /* shadow/update/rejected, shadow/get/rejected (code, token) */
 	AGENT_EV_DOWNLOAD_PROGRESS,
 	AGENT_EV_DOWNLOAD_DONE,
 	AGENT_EV_VERIFIED,
@@ -105,12 +109,13 @@ struct agent_event {
 	int64_t now_ms;
 	const struct agent_execution *execution; /* AGENT_EV_EXECUTION */
 	char job_id[AGENT_JOB_ID_MAX + 1];	 /* UPDATE_ACCEPTED / UPDATE_REJECTED */
-	char code[40];				 /* UPDATE_REJECTED: the AWS code */
-	char client_token[65];			 /* UPDATE_*: the echoed clientToken */
-	uint64_t bytes;				 /* DOWNLOAD_PROGRESS: bytes so far */
-	bool is_ok;				 /* *_DONE, VERIFIED, INSTALLED, SELF_TEST_DONE */
-	bool is_retryable;			 /* DOWNLOAD_DONE failure that may be resumed */
-	char reason[AGENT_REASON_MAX + 1];	 /* failure text */
+	char code[40];	       /* *_REJECTED: the AWS code (Shadow: the number as text, "429") */
+	char client_token[65]; /* UPDATE_*, *_REJECTED: the echoed clientToken */
+	bool is_shadow_get;    /* SHADOW_REJECTED: of shadow/get (else shadow/update) */
+	uint64_t bytes;	       /* DOWNLOAD_PROGRESS: bytes so far */
+	bool is_ok;	       /* *_DONE, VERIFIED, INSTALLED, SELF_TEST_DONE */
+	bool is_retryable;     /* DOWNLOAD_DONE failure that may be resumed */
+	char reason[AGENT_REASON_MAX + 1]; /* failure text */
 };
 
 enum agent_action_type {
@@ -158,6 +163,19 @@ struct agent_options {
 	int64_t download_backoff_ms; /* first retry delay, doubled up to 60 s (default 1000) */
 	int download_attempts;	     /* attempts before FAILED (default 8) */
 	int64_t report_retry_ms;     /* repeat an unanswered terminal report (default 30000) */
+	int64_t throttle_backoff_ms; /* first resend after a throttled answer (default 2000) */
+	int64_t throttle_backoff_max_ms; /* cap of that backoff, doubled per answer (60000) */
+};
+
+/*
+ * A request the server may answer as throttled (Jobs RequestThrottled, Shadow 429): kept with
+ * its clientToken and published again, unchanged, after a growing jittered backoff.
+ */
+struct agent_kept {
+	char *payload; /* NULL = none */
+	char token[65];
+	unsigned throttled;  /* throttled answers in a row */
+	int64_t retry_at_ms; /* resend due (0 = not backing off) */
 };
 
 struct agent_fsm {
@@ -170,8 +188,9 @@ struct agent_fsm {
 	char job_id[AGENT_JOB_ID_MAX + 1];
 	struct agent_doc doc; /* of the current job (owned) */
 	uint64_t bytes_done;
-	bool use_mqtt; /* the current download goes over MQTT streams */
-	int attempts;
+	bool use_mqtt;		 /* the current download goes over MQTT streams */
+	int attempts;		 /* failed download attempts in a row without progress */
+	uint64_t attempt_from;	 /* bytes_done when the current attempt started */
 	int64_t wake_ms;	 /* next TICK needed at or after this time; 0 = none */
 	int64_t retry_at_ms;	 /* download retry due (0 = none) */
 	int64_t confirm_at_ms;	 /* CONFIRMING: when the confirmation delay ends */
@@ -185,6 +204,15 @@ struct agent_fsm {
 	char *report_payload;
 	char report_token[65];
 	int64_t report_sent_ms;
+	unsigned report_throttled;    /* RequestThrottled answers to the report in a row */
+	int64_t report_retry_at_ms;   /* throttled: resend due (0 = none) */
+	unsigned query_throttled;     /* RequestThrottled answers to $next/get in a row */
+	int64_t query_retry_at_ms;    /* throttled: ask again then (0 = none) */
+	char query_token[65];	      /* clientToken of the last $next/get */
+	struct agent_kept fw_report;  /* shadow reported.firmware */
+	struct agent_kept cfg_report; /* shadow reported.config (agent_fsm_config_report) */
+	struct agent_kept shadow_get; /* shadow/get sent after connecting */
+	uint64_t rng;		      /* jitter (xorshift64*, seeded at boot) */
 	unsigned token_counter;
 };
 
@@ -204,6 +232,22 @@ void agent_fsm_boot(struct agent_fsm *fsm, const struct agent_options *opt,
 /* Feeds one event; appends actions to out (which the caller clears with agent_actions_clear). */
 void agent_fsm_handle(struct agent_fsm *fsm, const struct agent_event *ev,
 		      struct agent_actions *out);
+
+/*
+ * Publishes a shadow reported.config update (report: a JSON object, from agent_config_apply)
+ * with a clientToken and keeps it, so that a 429 answer makes it go out again after a backoff.
+ * A newer report replaces the kept one.
+ */
+void agent_fsm_config_report(struct agent_fsm *fsm, const char *report, int64_t now_ms,
+			     struct agent_actions *out);
+
+/* True if token is the clientToken of a request the machine keeps and resends itself after a
+ * throttled answer (terminal report, $next/get, firmware/config report, shadow get). */
+bool agent_fsm_owns_token(const struct agent_fsm *fsm, const char *token);
+
+/* The delay before resend number `attempt` (>= 1) after throttled answers: base doubled per
+ * attempt up to max, drawn from [d/2, d] with rnd. */
+int64_t agent_backoff_ms(int64_t base_ms, int64_t max_ms, unsigned attempt, uint64_t rnd);
 
 /* Frees what fsm owns. */
 void agent_fsm_cleanup(struct agent_fsm *fsm);

@@ -5,9 +5,12 @@
 
 size_t agent_proto_subscriptions(const char *thing, char topics[][AGENT_TOPIC_MAX], size_t cap)
 {
+	/* replies are also delivered unsubscribed (spec 2.2); subscribe anyway. The rejected
+	 * topics carry the throttled answers (RequestThrottled, 429) the agent retries */
 	static const char *const rest[] = {
-		"jobs/notify-next", "jobs/$next/get/+", /* also delivered unsubscribed (spec 2.2); subscribe anyway */
-		"jobs/+/update/+",  "shadow/update/delta", "shadow/get/accepted",
+		"jobs/notify-next",    "jobs/$next/get/+",	 "jobs/start-next/+",
+		"jobs/+/update/+",     "shadow/update/delta",	 "shadow/get/accepted",
+		"shadow/get/rejected", "shadow/update/rejected",
 	};
 	size_t i, n = sizeof(rest) / sizeof(rest[0]);
 
@@ -67,8 +70,28 @@ enum agent_msg_kind agent_proto_parse(const char *thing, const char *topic, cons
 	root = json_loadb(payload, len, 0, NULL);
 	if (!json_is_object(root))
 		goto out;
-	if (strcmp(rest, "jobs/notify-next") == 0 || strcmp(rest, "jobs/$next/get/accepted") == 0 ||
-	    strcmp(rest, "jobs/start-next/accepted") == 0) {
+	if (strcmp(rest, "jobs/$next/get/rejected") == 0 ||
+	    strcmp(rest, "jobs/start-next/rejected") == 0) {
+		ev->type = AGENT_EV_QUERY_REJECTED;
+		copy_str(root, "code", ev->code, sizeof(ev->code));
+		copy_str(root, "clientToken", ev->client_token, sizeof(ev->client_token));
+		kind = AGENT_MSG_EVENT;
+	} else if (strcmp(rest, "shadow/update/rejected") == 0 ||
+		   strcmp(rest, "shadow/get/rejected") == 0) {
+		const json_t *code = json_object_get(root, "code");
+
+		ev->type = AGENT_EV_SHADOW_REJECTED;
+		ev->is_shadow_get = strcmp(rest, "shadow/get/rejected") == 0;
+		if (json_is_integer(code))
+			snprintf(ev->code, sizeof(ev->code), "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(code));
+		else
+			copy_str(root, "code", ev->code, sizeof(ev->code));
+		copy_str(root, "clientToken", ev->client_token, sizeof(ev->client_token));
+		kind = AGENT_MSG_EVENT;
+	} else if (strcmp(rest, "jobs/notify-next") == 0 ||
+		   strcmp(rest, "jobs/$next/get/accepted") == 0 ||
+		   strcmp(rest, "jobs/start-next/accepted") == 0) {
 		ev->type = AGENT_EV_EXECUTION;
 		parse_execution(root, ex);
 		ev->execution = ex;

@@ -17,8 +17,11 @@ enum agent_msg_kind {
 	AGENT_MSG_SHADOW_DELTA, /* *delta = the state of update/delta or get/accepted's delta */
 };
 
-/* The topic filters a device subscribes to (thing-specific). Writes up to cap topics of
- * AGENT_TOPIC_MAX each into topics; returns how many. */
+#define AGENT_PROTO_SUBSCRIPTIONS 8 /* how many agent_proto_subscriptions writes */
+
+/* The topic filters a device subscribes to (thing-specific), including the rejected topics
+ * that carry throttled answers. Writes up to cap topics of AGENT_TOPIC_MAX each into topics;
+ * returns how many. */
 size_t agent_proto_subscriptions(const char *thing, char topics[][AGENT_TOPIC_MAX], size_t cap);
 
 /* Topic of the classic shadow operation op ("update", "get") for thing into buf. */

@@ -85,6 +85,11 @@ struct dev {
 	struct agent_hash hash;
 	uint64_t got;
 	bool is_first_write; /* of the current transfer: a 200 to a Range request restarts */
+	/* link_bytes_per_s pacing of the current transfer (like bellwether-agent --download-rate):
+	 * curl's own limit lets a small image through at once, so the link would never be slow */
+	int64_t rate_start_ms;
+	uint64_t rate_bytes;
+	int64_t resume_at_ms; /* paused until then (0 = not paused) */
 	uint64_t corrupt_at;
 	/* config store (lazily created) */
 	json_t *config;
@@ -119,6 +124,8 @@ static struct sim {
 	/* throttled answers (Shadow 429, Jobs RequestThrottled) and the requests sent again */
 	uint64_t throttled_shadow, throttled_jobs, throttled_heartbeats, throttled_unmatched;
 	uint64_t retries;
+	/* network flaps, those that cut a download, downloads resumed with Range */
+	uint64_t flaps, flaps_downloading, resumes;
 	int fds_per_client; /* 1 when sim_fdsave works, else 3 */
 	volatile sig_atomic_t is_stopping;
 } S;
@@ -301,10 +308,16 @@ static void link_down(struct dev *d, bool is_download_too, int64_t now)
 
 static void schedule_reconnect(struct dev *d, int64_t now)
 {
-	int jitter;
+	/* like the daemon: 1 s doubling to 60 s of device time (so a scaled run does not sit out
+	 * minutes of device time offline after a flap), never below 50 ms of real time */
+	int first = (int)scaled(1000), cap = (int)scaled(60000), jitter;
 
+	if (first < 50)
+		first = 50;
+	if (cap < first)
+		cap = first;
 	d->backoff_ms =
-		d->backoff_ms == 0 ? 500 : (d->backoff_ms * 2 > 30000 ? 30000 : d->backoff_ms * 2);
+		d->backoff_ms == 0 ? first : (d->backoff_ms * 2 > cap ? cap : d->backoff_ms * 2);
 	jitter = (int)(rng_next(&d->rng) % (uint64_t)(d->backoff_ms / 2 + 1));
 	d->reconnect_at_ms = now + d->backoff_ms / 2 + jitter;
 }
@@ -319,6 +332,16 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200 && code != 206)
 		return len; /* error body: ignored, judged when done */
+	if (d->prof.link_bytes_per_s > 0) {
+		int64_t due = d->rate_start_ms +
+			      (int64_t)(d->rate_bytes * 1000 / (uint64_t)d->prof.link_bytes_per_s);
+
+		if (due > now_ms()) {
+			d->resume_at_ms = due;
+			return CURL_WRITEFUNC_PAUSE; /* curl delivers the same bytes again later */
+		}
+		d->rate_bytes += len;
+	}
 	if (d->is_first_write && code == 200 && d->got > 0) {
 		/* the server ignored our Range: start over */
 		d->got = 0;
@@ -364,11 +387,21 @@ static void download_start(struct dev *d, uint64_t offset)
 	curl_easy_setopt(d->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(d->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(d->easy, CURLOPT_LOW_SPEED_TIME, 60L);
-	if (d->got > 0)
+	if (d->got > 0) {
 		curl_easy_setopt(d->easy, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)d->got);
-	if (d->prof.link_bytes_per_s > 0)
-		curl_easy_setopt(d->easy, CURLOPT_MAX_RECV_SPEED_LARGE,
-				 (curl_off_t)d->prof.link_bytes_per_s);
+		S.resumes++;
+	}
+	d->rate_start_ms = now_ms();
+	d->rate_bytes = 0;
+	d->resume_at_ms = 0;
+	if (d->prof.link_bytes_per_s > 0) {
+		/* small reads, so that progress (and a flap) can fall between them: about 1/8 s
+		 * of the link's rate, 1 KiB .. 16 KiB */
+		long chunk = (long)(d->prof.link_bytes_per_s / 8);
+
+		curl_easy_setopt(d->easy, CURLOPT_BUFFERSIZE,
+				 chunk < 1024 ? 1024L : (chunk > 16384 ? 16384L : chunk));
+	}
 	if (curl_multi_add_handle(S.multi, d->easy) != CURLM_OK) {
 		curl_easy_cleanup(d->easy);
 		d->easy = NULL;
@@ -597,18 +630,15 @@ static void dev_feed(struct dev *d, struct agent_event *ev)
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
 	struct dev *d = obj;
-	char topics[10][AGENT_TOPIC_MAX];
-	char *subs[10];
+	char topics[AGENT_PROTO_SUBSCRIPTIONS][AGENT_TOPIC_MAX];
+	char *subs[AGENT_PROTO_SUBSCRIPTIONS];
 	size_t n, i;
 	struct agent_event ev = { .type = AGENT_EV_CONNECTED };
-	char topic[AGENT_TOPIC_MAX];
 
 	if (rc != 0)
 		return;
-	n = agent_proto_subscriptions(d->thing, topics, 8);
-	/* the shadow's rejections too: a throttled (429) update or get is retried */
-	agent_proto_shadow_topic(d->thing, "update/rejected", topics[n++], AGENT_TOPIC_MAX);
-	agent_proto_shadow_topic(d->thing, "get/rejected", topics[n++], AGENT_TOPIC_MAX);
+	/* includes the rejected topics: throttled answers (Shadow 429, RequestThrottled) */
+	n = agent_proto_subscriptions(d->thing, topics, AGENT_PROTO_SUBSCRIPTIONS);
 	for (i = 0; i < n; i++)
 		subs[i] = topics[i];
 	mosquitto_subscribe_multiple(m, NULL, (int)n, subs, 1, 0, NULL);
@@ -616,14 +646,12 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 	d->backoff_ms = 0;
 	S.connected++;
 	ev.now_ms = now_ms();
-	dev_feed(d, &ev);
-	agent_proto_shadow_topic(d->thing, "get", topic, sizeof(topic));
-	publish(d, topic, "{}", 1);
+	dev_feed(d, &ev); /* the agent asks for the shadow (get) too */
 }
 
 static void apply_delta(struct dev *d, json_t *delta)
 {
-	char topic[AGENT_TOPIC_MAX];
+	struct agent_actions acts = { 0 };
 	char *report;
 	int is_oom;
 
@@ -632,8 +660,9 @@ static void apply_delta(struct dev *d, json_t *delta)
 	report = agent_config_apply(d->config, delta, &is_oom);
 	if (report == NULL)
 		return;
-	agent_proto_shadow_topic(d->thing, "update", topic, sizeof(topic));
-	publish(d, topic, report, 1);
+	agent_fsm_config_report(&d->fsm, report, now_ms(), &acts); /* with a clientToken */
+	run_actions(d, &acts);
+	agent_actions_clear(&acts);
 	free(report);
 }
 
@@ -859,11 +888,18 @@ static void dev_timers(struct dev *d, int64_t now)
 	}
 	if (d->retry.next_retry_ms != 0 && now >= d->retry.next_retry_ms)
 		retry_due(d, now);
+	if (d->easy != NULL && d->resume_at_ms != 0 && now >= d->resume_at_ms) {
+		d->resume_at_ms = 0;
+		curl_easy_pause(d->easy, CURLPAUSE_CONT); /* may deliver (on_write) at once */
+	}
 	if (d->flap_at_ms != 0 && now >= d->flap_at_ms) {
+		S.flaps++;
 		if (d->is_connected && d->w.fd >= 0)
 			shutdown(d->w.fd, SHUT_RDWR); /* abrupt: the read side notices */
-		if (d->easy != NULL)
+		if (d->easy != NULL) {
+			S.flaps_downloading++;
 			link_down(d, true, now);
+		}
 		schedule_flap(d, now);
 	}
 	if (d->mosq != NULL && d->w.fd >= 0 && mosquitto_loop_misc(d->mosq) != MOSQ_ERR_SUCCESS) {
@@ -1031,6 +1067,8 @@ struct stats {
 	uint64_t published, received, heartbeats, steady_heartbeats;
 	uint64_t throttled_shadow, throttled_jobs, throttled_heartbeats, throttled_unmatched;
 	uint64_t retries;
+	/* network flaps, those that cut a download, downloads resumed with Range */
+	uint64_t flaps, flaps_downloading, resumes;
 	double elapsed_s, connect_all_s, cpu_s, heartbeat_s; /* connect_all_s < 0: never */
 };
 
@@ -1075,6 +1113,9 @@ static void collect_stats(struct stats *st, int64_t elapsed_ms, int64_t connect_
 	st->throttled_heartbeats = S.throttled_heartbeats;
 	st->throttled_unmatched = S.throttled_unmatched;
 	st->retries = S.retries;
+	st->flaps = S.flaps;
+	st->flaps_downloading = S.flaps_downloading;
+	st->resumes = S.resumes;
 	st->elapsed_s = (double)elapsed_ms / 1000;
 	st->connect_all_s = connect_ms >= 0 ? (double)connect_ms / 1000 : -1;
 	st->heartbeat_s = connect_ms >= 0 ? st->elapsed_s - st->connect_all_s : st->elapsed_s;
@@ -1096,6 +1137,9 @@ static void print_stats(const struct stats *st, bool is_bench)
 	       "), jobs %" PRIu64 "; retried %" PRIu64 ", left to the agent %" PRIu64 "\n",
 	       st->throttled_shadow, st->throttled_heartbeats, st->throttled_jobs, st->retries,
 	       st->throttled_unmatched);
+	printf("bellwether-sim: flaps %" PRIu64 " (%" PRIu64 " during a download), downloads "
+	       "resumed %" PRIu64 "\n",
+	       st->flaps, st->flaps_downloading, st->resumes);
 	if (!is_bench)
 		return;
 	printf("BENCH sim_throttled_shadow=%" PRIu64 "\n", st->throttled_shadow);
@@ -1131,6 +1175,9 @@ static void add_stats(struct stats *sum, const struct stats *w)
 	sum->throttled_heartbeats += w->throttled_heartbeats;
 	sum->throttled_unmatched += w->throttled_unmatched;
 	sum->retries += w->retries;
+	sum->flaps += w->flaps;
+	sum->flaps_downloading += w->flaps_downloading;
+	sum->resumes += w->resumes;
 	if (w->elapsed_s > sum->elapsed_s)
 		sum->elapsed_s = w->elapsed_s;
 	if (w->connect_all_s < 0 || sum->connect_all_s < 0)
