@@ -1,129 +1,20 @@
 /* Unit tests for the device agent's pure state machine (agent/lib/agent_fsm.c), job documents,
  * MQTT message parsing, versions and the config store. Time is a parameter throughout. */
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <jansson.h>
-
 #include "agent_config.h"
 #include "agent_doc.h"
-#include "agent_fsm.h"
-#include "agent_proto.h"
+#include "agent_harness.h"
 #include "agent_semver.h"
-
-#define THING "dev-1"
-
-static struct agent_fsm fsm;
-static struct agent_actions acts;
-static struct agent_options opt;
 
 static void boot_with(const char *version, uint32_t secver, int slot, bool is_trial,
 		      const struct agent_persist *p)
 {
-	struct agent_device dev = { 0 };
-	struct agent_persist none = { 0 };
-
-	snprintf(dev.thing, sizeof(dev.thing), THING);
-	snprintf(dev.hardware_type, sizeof(dev.hardware_type), "esp32");
-	snprintf(dev.version, sizeof(dev.version), "%s", version);
-	dev.security_version = secver;
-	dev.running_slot = slot;
-	dev.is_trial_boot = is_trial;
-	agent_fsm_cleanup(&fsm);
-	agent_actions_clear(&acts);
-	agent_options_default(&opt);
-	agent_fsm_boot(&fsm, &opt, &dev, p != NULL ? p : &none, 1000, &acts);
+	harness_boot(version, secver, slot, is_trial, p, 1000);
 }
 
 static void setup(void)
 {
-	memset(&fsm, 0, sizeof(fsm));
-	memset(&acts, 0, sizeof(acts));
+	harness_init();
 	boot_with("1.0.0", 1, 0, false, NULL);
-}
-
-static void teardown(void)
-{
-	agent_fsm_cleanup(&fsm);
-	agent_actions_clear(&acts);
-}
-
-static void feed(enum agent_event_type type, int64_t now, bool is_ok)
-{
-	struct agent_event ev = { .type = type, .now_ms = now, .is_ok = is_ok };
-
-	agent_actions_clear(&acts);
-	agent_fsm_handle(&fsm, &ev, &acts);
-}
-
-/* Feeds an MQTT message through agent_proto like the drivers do. */
-static void feed_msg(const char *topic_rest, const char *payload, int64_t now)
-{
-	char topic[AGENT_TOPIC_MAX];
-	struct agent_event ev = { 0 };
-	struct agent_execution ex;
-	json_t *delta = NULL;
-
-	snprintf(topic, sizeof(topic), "$aws/things/" THING "/%s", topic_rest);
-	agent_actions_clear(&acts);
-	ck_assert_int_eq(
-		agent_proto_parse(THING, topic, payload, strlen(payload), &ev, &ex, &delta),
-		AGENT_MSG_EVENT);
-	ev.now_ms = now;
-	agent_fsm_handle(&fsm, &ev, &acts);
-	agent_doc_cleanup(&ex.doc);
-}
-
-static char *execution(const char *job, const char *status, const char *bw)
-{
-	char *s = NULL;
-
-	ck_assert_int_gt(
-		asprintf(
-			&s,
-			"{\"timestamp\":1,\"execution\":{\"jobId\":\"%s\",\"status\":\"%s\","
-			"\"versionNumber\":1,\"executionNumber\":1,\"queuedAt\":1,"
-			"\"lastUpdatedAt\":1,\"jobDocument\":{\"afr_ota\":{\"protocols\":[\"HTTP\"],"
-			"\"files\":[{\"filesize\":1000,\"fileid\":0,\"update_data_url\":"
-			"\"http://x/fw\",\"sig-sha256-ecdsa\":\"AAAA\"}]}%s%s}}}",
-			job, status, bw[0] ? ",\"bellwether\":" : "", bw),
-		0);
-	return s;
-}
-
-static void feed_execution(const char *job, const char *status, const char *bw, int64_t now)
-{
-	char *s = execution(job, status, bw);
-
-	feed_msg("jobs/notify-next", s, now);
-	free(s);
-}
-
-static const struct agent_action *find(enum agent_action_type t, int nth)
-{
-	size_t i;
-
-	for (i = 0; i < acts.count; i++)
-		if (acts.items[i].type == t && nth-- == 0)
-			return &acts.items[i];
-	return NULL;
-}
-
-/* The n-th publish whose topic ends with suffix. */
-static const struct agent_action *find_pub(const char *suffix)
-{
-	size_t i, n = strlen(suffix);
-
-	for (i = 0; i < acts.count; i++) {
-		const struct agent_action *a = &acts.items[i];
-		size_t t = strlen(a->topic);
-
-		if (a->type == AGENT_ACT_PUBLISH && t >= n && strcmp(a->topic + t - n, suffix) == 0)
-			return a;
-	}
-	return NULL;
 }
 
 static void assert_status(const struct agent_action *a, const char *status)

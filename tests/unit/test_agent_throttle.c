@@ -2,124 +2,25 @@
  * agent_proto.c): throttled answers (Jobs RequestThrottled, Shadow 429) are not final, the
  * request goes out again after a growing jittered backoff; downloads that make progress survive
  * any number of interruptions; the "self_test active" report never goes out without a job id. */
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "agent_harness.h"
 
-#include <jansson.h>
-
-#include "agent_fsm.h"
-#include "agent_proto.h"
-
-#define THING "dev-1"
-
-static struct agent_fsm fsm;
-static struct agent_actions acts;
-static struct agent_options opt;
-
+/* Boot as 1.0.0 (security version 1). */
 static void boot_with(const char *version, int slot, bool is_trial, const struct agent_persist *p,
 		      int64_t now)
 {
-	struct agent_device dev = { 0 };
-	struct agent_persist none = { 0 };
-
-	snprintf(dev.thing, sizeof(dev.thing), THING);
-	snprintf(dev.hardware_type, sizeof(dev.hardware_type), "esp32");
-	snprintf(dev.version, sizeof(dev.version), "%s", version);
-	dev.security_version = 1;
-	dev.running_slot = slot;
-	dev.is_trial_boot = is_trial;
-	agent_fsm_cleanup(&fsm);
-	agent_actions_clear(&acts);
-	agent_options_default(&opt);
-	agent_fsm_boot(&fsm, &opt, &dev, p != NULL ? p : &none, now, &acts);
+	harness_boot(version, 1, slot, is_trial, p, now);
 }
 
 static void setup(void)
 {
-	memset(&fsm, 0, sizeof(fsm));
-	memset(&acts, 0, sizeof(acts));
+	harness_init();
 	boot_with("1.0.0", 0, false, NULL, 1000);
 }
 
-static void teardown(void)
+/* An update job to 1.1.0 (security version 1). */
+static void feed_update(const char *job, const char *status, int64_t now)
 {
-	agent_fsm_cleanup(&fsm);
-	agent_actions_clear(&acts);
-}
-
-static void feed_ev(struct agent_event *ev)
-{
-	agent_actions_clear(&acts);
-	agent_fsm_handle(&fsm, ev, &acts);
-}
-
-static void feed(enum agent_event_type type, int64_t now, bool is_ok)
-{
-	struct agent_event ev = { .type = type, .now_ms = now, .is_ok = is_ok };
-
-	feed_ev(&ev);
-}
-
-/* Feeds an MQTT message through agent_proto like the drivers do. */
-static void feed_msg(const char *topic_rest, const char *payload, int64_t now)
-{
-	char topic[AGENT_TOPIC_MAX];
-	struct agent_event ev = { 0 };
-	struct agent_execution ex;
-	json_t *delta = NULL;
-
-	snprintf(topic, sizeof(topic), "$aws/things/" THING "/%s", topic_rest);
-	ck_assert_int_eq(
-		agent_proto_parse(THING, topic, payload, strlen(payload), &ev, &ex, &delta),
-		AGENT_MSG_EVENT);
-	ev.now_ms = now;
-	feed_ev(&ev);
-	agent_doc_cleanup(&ex.doc);
-}
-
-static void feed_execution(const char *job, const char *status, int64_t now)
-{
-	char *s = NULL;
-
-	ck_assert_int_gt(
-		asprintf(&s,
-			 "{\"timestamp\":1,\"execution\":{\"jobId\":\"%s\",\"status\":\"%s\","
-			 "\"versionNumber\":1,\"executionNumber\":1,\"queuedAt\":1,"
-			 "\"lastUpdatedAt\":1,\"jobDocument\":{\"afr_ota\":{\"protocols\":"
-			 "[\"HTTP\"],\"files\":[{\"filesize\":1000,\"fileid\":0,"
-			 "\"update_data_url\":\"http://x/fw\",\"sig-sha256-ecdsa\":\"AAAA\"}]},"
-			 "\"bellwether\":{\"version\":\"1.1.0\",\"security_version\":1}}}}",
-			 job, status),
-		0);
-	feed_msg("jobs/notify-next", s, now);
-	free(s);
-}
-
-static const struct agent_action *find(enum agent_action_type t, int nth)
-{
-	size_t i;
-
-	for (i = 0; i < acts.count; i++)
-		if (acts.items[i].type == t && nth-- == 0)
-			return &acts.items[i];
-	return NULL;
-}
-
-/* The first publish whose topic ends with suffix. */
-static const struct agent_action *find_pub(const char *suffix)
-{
-	size_t i, n = strlen(suffix);
-
-	for (i = 0; i < acts.count; i++) {
-		const struct agent_action *a = &acts.items[i];
-		size_t t = strlen(a->topic);
-
-		if (a->type == AGENT_ACT_PUBLISH && t >= n && strcmp(a->topic + t - n, suffix) == 0)
-			return a;
-	}
-	return NULL;
+	feed_execution(job, status, "{\"version\":\"1.1.0\",\"security_version\":1}", now);
 }
 
 static size_t count_pubs(void)
@@ -292,7 +193,7 @@ START_TEST(throttled_next_job_query_is_asked_again_after_backoff)
 	ck_assert_int_ge(fsm.wake_ms, at + 5 + opt.throttle_backoff_ms / 2);
 	ck_assert_uint_eq(fsm.query_throttled, 2);
 	/* an answer resets it */
-	feed_execution("j1", "QUEUED", at + 10);
+	feed_update("j1", "QUEUED", at + 10);
 	ck_assert_uint_eq(fsm.query_throttled, 0);
 	ck_assert_int_eq(fsm.state, AGENT_DOWNLOADING);
 }
@@ -467,7 +368,7 @@ START_TEST(download_with_progress_survives_any_number_of_flaps)
 	int i;
 
 	feed(AGENT_EV_CONNECTED, 2000, true);
-	feed_execution("j1", "QUEUED", 2100);
+	feed_update("j1", "QUEUED", 2100);
 	ck_assert_int_eq(fsm.state, AGENT_DOWNLOADING);
 	for (i = 0; i < 3 * opt.download_attempts; i++) {
 		got += 30;
@@ -492,7 +393,7 @@ START_TEST(download_with_progress_survives_any_number_of_flaps)
 	/* attempts without progress still end it */
 	boot_with("1.0.0", 0, false, NULL, 1000);
 	feed(AGENT_EV_CONNECTED, 2000, true);
-	feed_execution("j2", "QUEUED", 2100);
+	feed_update("j2", "QUEUED", 2100);
 	t = 3000;
 	for (i = 0; i < opt.download_attempts && fsm.state == AGENT_DOWNLOADING; i++) {
 		ev = (struct agent_event){ .type = AGENT_EV_DOWNLOAD_DONE,
