@@ -9,6 +9,7 @@
 #include "api/aws_iot_docsource.h"
 #include "api/common.h"
 #include "core/strutil.h"
+#include "db/job_templates.h"
 #include "db/jobs.h"
 
 static const char *path_template_id(const struct request *req, struct reply *rep)
@@ -151,7 +152,7 @@ void api_aws_describe_job_template(const struct request *req, struct reply *rep)
 		aws_iot_db_error(rep, DB_RETRY);
 		return;
 	}
-	enum db_status st = db_jobs_template_load(db, id, &t);
+	enum db_status st = db_job_template_version_load(db, id, 0, &t, NULL);
 	db_pool_put(db);
 	if (st <= 0) {
 		if (st == DB_NONE)

@@ -33,7 +33,7 @@ struct db_template_put {
  * (the row is locked); DB_RETRY when a concurrent creation won the race. */
 enum db_status db_job_template_put(struct db *db, struct db_template_put *p);
 
-/* Load version `version` (0 = the latest) of a template into out (as db_jobs_template_load);
+/* Load version `version` (0 = the latest) of a template into out;
  * *version_out (may be NULL) gets the version loaded. DB_ONE, DB_NONE (no such template or
  * version), or negative. */
 enum db_status db_job_template_version_load(struct db *db, const char *template_id, int version,

@@ -919,40 +919,6 @@ out:
 	return st;
 }
 
-enum db_status db_jobs_template_load(struct db *db, const char *template_id,
-				     struct db_job_template *out)
-{
-	const char *params[] = { template_id };
-	struct db_rows *rows = NULL;
-	enum db_status st;
-
-	memset(out, 0, sizeof(*out));
-	st = db_exec(db,
-		     "SELECT template_id, description, document, document_source, config::text,"
-		     " request_sha256, " MS("created_at") ", " MS(
-			     "last_updated_at") " FROM job_templates WHERE template_id = $1",
-		     1, params, &rows);
-	if (st <= 0)
-		goto out;
-	snprintf(out->template_id, sizeof(out->template_id), "%s", db_rows_get(rows, 0, 0));
-	out->description = xstrdup(db_rows_get(rows, 0, 1));
-	out->document = xstrdup(db_rows_get(rows, 0, 2));
-	out->document_source = xstrdup(db_rows_get(rows, 0, 3));
-	out->config = json_loads(db_rows_get(rows, 0, 4), 0, NULL);
-	out->request_sha256 = xstrdup(db_rows_get(rows, 0, 5));
-	out->created_at_ms = db_jobs_ms(db_rows_get(rows, 0, 6));
-	out->last_updated_at_ms = db_jobs_ms(db_rows_get(rows, 0, 7));
-	if (!out->description || !out->config || !out->request_sha256 ||
-	    (db_rows_get(rows, 0, 2) && !out->document) ||
-	    (db_rows_get(rows, 0, 3) && !out->document_source)) {
-		db_job_template_cleanup(out);
-		st = DB_HARD;
-	}
-out:
-	db_rows_free(rows);
-	return st;
-}
-
 enum db_status db_jobs_stream_create(struct db *db, const char *stream_id, const char *description,
 				     int64_t job_pk, const struct db_stream_file *files, size_t n)
 {

@@ -206,8 +206,6 @@ enum db_status db_jobs_template_create(struct db *db, const char *template_id,
 				       const char *document_source, const char *config_json,
 				       const char *request_sha256,
 				       enum db_jobs_create_result *result);
-enum db_status db_jobs_template_load(struct db *db, const char *template_id,
-				     struct db_job_template *out);
 
 /* One file of a stream. */
 struct db_stream_file {
